@@ -1,1 +1,134 @@
-fn main() {}
+//! `joshctl`: JOSH's ops CLI.
+//!
+//! - `joshctl migrate`: apply pending migrations to `DATABASE_URL` (running it twice is a no-op).
+//! - `joshctl verify-schema`: compare the live schema with the expected one; print every
+//!   difference and exit 1 on drift.
+//! - `joshctl schema-snapshot`: print the live schema in the expected-schema format (to refresh
+//!   `crates/schema/expected_schema.txt` after writing a migration).
+
+#![allow(clippy::print_stdout)] // a CLI reports on stdout
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "joshctl",
+    version,
+    about = "Operate JOSH: migrations and schema checks"
+)]
+struct Cli {
+    /// Postgres URL (as a role allowed to run migrations for `migrate`).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<SecretString>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations (idempotent).
+    Migrate,
+    /// Check the live schema against the expected one; exit 1 on drift.
+    VerifySchema,
+    /// Print the live schema in the expected-schema format.
+    SchemaSnapshot,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("joshctl: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("joshctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let url = cli
+        .database_url
+        .context("DATABASE_URL is missing (or pass --database-url)")?;
+    let pool = connect(&url).await?;
+    match cli.command {
+        Command::Migrate => migrate(&pool).await,
+        Command::VerifySchema => verify(&pool).await,
+        Command::SchemaSnapshot => {
+            let snapshot = schema::snapshot(&pool).await?;
+            print!("{snapshot}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn connect(url: &SecretString) -> anyhow::Result<PgPool> {
+    // Never print the URL: it may hold a password.
+    let options: PgConnectOptions = url
+        .expose_secret()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL is malformed: expected postgres://..."))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.application_name("joshctl"))
+        .await
+        .context("cannot connect to the database")?;
+    Ok(pool)
+}
+
+async fn migrate(pool: &PgPool) -> anyhow::Result<ExitCode> {
+    let report = schema::migrate(pool).await?;
+    let version = report
+        .version
+        .map_or_else(|| "none".to_owned(), |v| v.to_string());
+    if report.applied.is_empty() {
+        println!("schema up to date at version {version}");
+    } else {
+        for v in &report.applied {
+            println!("applied {v}");
+        }
+        println!(
+            "applied {} migration(s); schema now at version {version}",
+            report.applied.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(pool: &PgPool) -> anyhow::Result<ExitCode> {
+    let required = schema::required_version();
+    let live = schema::live_version(pool).await?;
+    let drift = schema::verify(pool).await?;
+    let version_ok = live == Some(required);
+    if drift.is_empty() && version_ok {
+        let facts = schema::expected().lines().count();
+        println!("schema matches: version {required}, {facts} facts checked");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !version_ok {
+        let live = live.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        println!("version: database reports {live}, this build expects {required}");
+    }
+    print!("{drift}");
+    println!(
+        "schema drift: {} missing, {} unexpected",
+        drift.missing.len(),
+        drift.unexpected.len()
+    );
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,66 @@
+//! billing's settings, read from the environment and validated at start.
+
+use std::net::SocketAddr;
+
+use platform::config::{CommonConfig, ConfigError, Env};
+use secrecy::ExposeSecret;
+use secrecy::SecretString;
+
+/// Everything billing needs to run. Secrets are redacted from `Debug`.
+#[derive(Debug)]
+pub struct Config {
+    /// `DATABASE_URL`, `NATS_URL`, `HTTP_ADDR` (default `0.0.0.0:8084`), `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub common: CommonConfig,
+    /// `GRPC_ADDR`: where the gRPC API binds (default `0.0.0.0:9084`).
+    pub grpc_addr: SocketAddr,
+    /// `PUBLIC_BASE_URL`: where Stripe sends members back after checkout.
+    pub public_base_url: String,
+    /// `STRIPE_SECRET_KEY`: API key (`sk_...` or restricted `rk_...`).
+    pub stripe_secret_key: SecretString,
+    /// `STRIPE_WEBHOOK_SECRET`: signing secret of `Stripe-Signature` (`whsec_...`).
+    pub stripe_webhook_secret: SecretString,
+    /// `STRIPE_API_BASE`: the Stripe API (default `https://api.stripe.com`; the simulator in dev and tests).
+    pub stripe_api_base: String,
+}
+
+impl Config {
+    /// Reads and validates every setting.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first missing or malformed variable.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_env(env, 8084)?,
+            grpc_addr: env.socket_addr_or("GRPC_ADDR", SocketAddr::from(([0, 0, 0, 0], 9084)))?,
+            public_base_url: env.base_url("PUBLIC_BASE_URL")?,
+            stripe_secret_key: stripe_secret_key(env)?,
+            stripe_webhook_secret: stripe_webhook_secret(env)?,
+            stripe_api_base: env.base_url_or("STRIPE_API_BASE", "https://api.stripe.com")?,
+        })
+    }
+}
+
+fn stripe_secret_key(env: &Env) -> Result<SecretString, ConfigError> {
+    let key = env.secret("STRIPE_SECRET_KEY")?;
+    let ok = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
+        .iter()
+        .any(|p| key.expose_secret().starts_with(p));
+    if !ok {
+        return Err(ConfigError::malformed(
+            "STRIPE_SECRET_KEY",
+            "expected sk_test_..., sk_live_... or rk_...",
+        ));
+    }
+    Ok(key)
+}
+
+fn stripe_webhook_secret(env: &Env) -> Result<SecretString, ConfigError> {
+    let secret = env.secret("STRIPE_WEBHOOK_SECRET")?;
+    if !secret.expose_secret().starts_with("whsec_") {
+        return Err(ConfigError::malformed(
+            "STRIPE_WEBHOOK_SECRET",
+            "expected whsec_...",
+        ));
+    }
+    Ok(secret)
+}
