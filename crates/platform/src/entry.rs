@@ -6,8 +6,9 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ConfigError, Env};
 
 /// The whole of a service's `main`: load and validate config (a bad setting prints one line
-/// naming it and exits with status 2), start logging, run until SIGTERM or Ctrl-C, and exit
-/// non-zero if the service failed (its error chain logged once).
+/// naming it and exits with status 2), start logging and tracing (likewise), run until SIGTERM
+/// or Ctrl-C, flush pending spans, and exit non-zero if the service failed (its error chain
+/// logged once).
 pub fn run_main<C, F, Fut>(
     service: &'static str,
     load: impl FnOnce(&Env) -> Result<C, ConfigError>,
@@ -25,7 +26,6 @@ where
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(&env);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,7 +36,19 @@ where
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    // The OTLP exporter's gRPC channel is created on (and driven by) this runtime.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        crate::telemetry::init(service, &env)
+    };
+    let telemetry = match telemetry {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("{service}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(shutdown_on_signal(shutdown.clone()));
         match run(config, shutdown).await {
@@ -46,7 +58,10 @@ where
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Flush the last spans while the runtime that carries the export still runs.
+    drop(telemetry);
+    code
 }
 
 /// Cancels `token` on SIGTERM (how Kubernetes stops a pod) or SIGINT (Ctrl-C).

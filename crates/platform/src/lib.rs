@@ -5,7 +5,8 @@
 //! fires; its `main.rs` is one call to [`run_main`].
 //!
 //! - [`config`]: typed configuration from environment variables, validated at start.
-//! - [`telemetry`]: structured JSON logs.
+//! - [`telemetry`]: structured JSON logs and OTLP trace export.
+//! - [`trace_context`]: W3C trace context through NATS headers and other string maps.
 //! - [`host`]: the HTTP listener with `/healthz`, `/readyz` and `/metrics`, Postgres and NATS
 //!   connections, graceful shutdown.
 
@@ -15,6 +16,7 @@ pub mod health;
 pub mod host;
 pub mod metrics;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use entry::{run_main, shutdown_on_signal};
 pub use host::{HostError, ServiceHost};

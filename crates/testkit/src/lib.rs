@@ -4,14 +4,17 @@
 //!   are isolated and fast. Point it elsewhere with `TEST_DATABASE_URL` (a superuser URL).
 //! - [`ToggleProxy`]: a TCP proxy that can be switched off and on, to test outages of real
 //!   Postgres or NATS servers without stopping them.
+//! - [`NatsServer`]: a private JetStream server per test, which a test may restart.
 //! - [`wait_until`]: await a condition with a deadline instead of sleeping.
 
 mod db;
+mod nats;
 mod proxy;
 pub mod service;
 mod wait;
 
 pub use db::{TestDb, admin_url};
+pub use nats::NatsServer;
 pub use proxy::ToggleProxy;
 pub use wait::wait_until;
 

@@ -1,0 +1,245 @@
+//! Runs a [`Handler`] over a [`ConsumerSpec`]'s durable consumers: decode, claim in the inbox,
+//! handle, commit, then ack; retry with backoff; dead-letter what cannot succeed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, AckKind, Message};
+use futures::StreamExt;
+use prost::Message as _;
+use proto::Envelope;
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::BusError;
+use crate::dlq::{self, DeadLetterReason};
+use crate::inbox::{self, Handler, HandlerError};
+use crate::relay::ErrorChain;
+use crate::topology::{ConsumerSpec, Ordering, ensure_consumers};
+
+/// What happened to one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler ran and its effects committed.
+    Handled,
+    /// The event was handled before; acknowledged without effect.
+    Duplicate,
+    /// The handler failed; the message will be redelivered after a delay.
+    Retrying,
+    /// The message went to the dead-letter subject.
+    DeadLettered,
+}
+
+/// A running consumer: one task per durable consumer of the spec.
+#[derive(Debug)]
+pub struct ConsumerRunner<H> {
+    js: jetstream::Context,
+    pool: PgPool,
+    spec: Arc<ConsumerSpec>,
+    handler: Arc<H>,
+}
+
+impl<H: Handler> ConsumerRunner<H> {
+    /// A runner of `handler` for `spec`.
+    pub fn new(js: jetstream::Context, pool: PgPool, spec: ConsumerSpec, handler: H) -> Self {
+        Self {
+            js,
+            pool,
+            spec: Arc::new(spec),
+            handler: Arc::new(handler),
+        }
+    }
+
+    /// Creates the durable consumers, then consumes until `shutdown` fires; in-flight messages
+    /// finish before it returns.
+    ///
+    /// # Errors
+    /// [`BusError`] when the consumers cannot be created.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
+        let consumers = ensure_consumers(&self.js, &self.spec).await?;
+        let mut tasks = JoinSet::new();
+        for consumer in consumers {
+            let worker = Worker {
+                js: self.js.clone(),
+                pool: self.pool.clone(),
+                spec: self.spec.clone(),
+                handler: self.handler.clone(),
+            };
+            tasks.spawn(worker.run(consumer, shutdown.clone()));
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+struct Worker<H> {
+    js: jetstream::Context,
+    pool: PgPool,
+    spec: Arc<ConsumerSpec>,
+    handler: Arc<H>,
+}
+
+impl<H> Clone for Worker<H> {
+    fn clone(&self) -> Self {
+        Self {
+            js: self.js.clone(),
+            pool: self.pool.clone(),
+            spec: self.spec.clone(),
+            handler: self.handler.clone(),
+        }
+    }
+}
+
+impl<H: Handler> Worker<H> {
+    async fn run(self, consumer: jetstream::consumer::PullConsumer, shutdown: CancellationToken) {
+        let concurrency = match self.spec.ordering {
+            Ordering::PerKey => 1,
+            Ordering::Unordered { concurrency } => concurrency.max(1),
+        };
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let mut in_flight = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            let mut messages = match consumer.messages().await {
+                Ok(messages) => messages,
+                Err(error) => {
+                    tracing::warn!(consumer = self.spec.consumer, error = %ErrorChain(&error), "pull failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    next = messages.next() => next,
+                };
+                let message = match next {
+                    Some(Ok(message)) => message,
+                    Some(Err(error)) => {
+                        tracing::debug!(consumer = self.spec.consumer, error = %ErrorChain(&error), "pull stream hiccup");
+                        continue;
+                    }
+                    None => break,
+                };
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let worker = self.clone();
+                in_flight.spawn(async move {
+                    worker.process(message).await;
+                    drop(permit);
+                });
+                // Reap finished tasks so the set does not grow.
+                while in_flight.try_join_next().is_some() {}
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Handles one delivery end to end and settles it with the server.
+    async fn process(&self, message: Message) -> Outcome {
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let labels = [
+            ("consumer", self.spec.consumer),
+            ("type", self.spec.payload.type_name),
+        ];
+        if delivered > 1 {
+            metrics::counter!("bus_consumer_redelivered_total", &labels).increment(1);
+        }
+        let envelope = match Envelope::decode(message.payload.clone()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = DeadLetterReason::new("undecodable envelope", &error);
+                return self.dead_letter(&message, delivered, reason).await;
+            }
+        };
+        let span = tracing::info_span!(
+            "consume",
+            consumer = self.spec.consumer,
+            event_type = %envelope.r#type,
+            event_id = %envelope.event_id,
+            delivered,
+        );
+        if let Some(headers) = message.headers.as_ref() {
+            platform::trace_context::set_parent_from_nats(&span, headers);
+        }
+        let started = Instant::now();
+        let result = self.handle(&envelope).instrument(span).await;
+        metrics::histogram!("bus_handler_seconds", &labels).record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(outcome) => {
+                if let Err(error) = message.double_ack().await {
+                    // Redelivery will find the inbox record and ack then.
+                    tracing::warn!(consumer = self.spec.consumer, error = %error, "ack failed");
+                }
+                let name = if outcome == Outcome::Handled {
+                    "bus_consumer_handled_total"
+                } else {
+                    "bus_consumer_duplicates_total"
+                };
+                metrics::counter!(name, &labels).increment(1);
+                outcome
+            }
+            Err(HandlerError::Retry(error)) if delivered < self.spec.max_deliver => {
+                metrics::counter!("bus_consumer_failed_total", &labels).increment(1);
+                let delay = self.spec.retry_delay(delivered);
+                tracing::warn!(consumer = self.spec.consumer, event_id = %envelope.event_id, delivered, ?delay, error = %ErrorChain(error.as_ref()), "handler failed; will retry");
+                if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+                    tracing::warn!(consumer = self.spec.consumer, error = %error, "nak failed");
+                }
+                Outcome::Retrying
+            }
+            Err(HandlerError::Retry(error) | HandlerError::Reject(error)) => {
+                metrics::counter!("bus_consumer_failed_total", &labels).increment(1);
+                let reason = DeadLetterReason::new("handler failed", error.as_ref());
+                self.dead_letter(&message, delivered, reason).await
+            }
+        }
+    }
+
+    async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        if !inbox::claim(&mut tx, self.spec.consumer, envelope).await? {
+            tx.commit().await?;
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler.handle(&mut tx, envelope).await?;
+        tx.commit().await?;
+        Ok(Outcome::Handled)
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &Message,
+        delivered: i64,
+        reason: DeadLetterReason,
+    ) -> Outcome {
+        let labels = [
+            ("consumer", self.spec.consumer),
+            ("type", self.spec.payload.type_name),
+        ];
+        match dlq::publish(&self.js, self.spec.consumer, message, delivered, &reason).await {
+            Ok(()) => {
+                metrics::counter!("bus_consumer_dead_lettered_total", &labels).increment(1);
+                tracing::error!(consumer = self.spec.consumer, delivered, reason = %reason, "message dead-lettered");
+                if let Err(error) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(consumer = self.spec.consumer, error = %error, "term failed");
+                }
+                Outcome::DeadLettered
+            }
+            Err(error) => {
+                // Keep the message: it is redelivered (or, past max deliveries, stays in the
+                // stream for ops to replay by sequence).
+                tracing::error!(consumer = self.spec.consumer, error = %ErrorChain(&error), "dead-lettering failed");
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(self.spec.retry_delay(delivered))))
+                    .await;
+                Outcome::Retrying
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! The transactional inbox: a consumer records each event id it handled in the same
+//! transaction as the handler's effects, so a redelivered event has no second effect.
+
+use std::future::Future;
+
+use proto::Envelope;
+use sqlx::PgConnection;
+
+/// Why a handler failed, which decides what happens to the message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A transient failure (database busy, dependency down): retried with backoff, then
+    /// dead-lettered after the consumer's last delivery.
+    #[error("handler failed (will retry)")]
+    Retry(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The message can never succeed (invalid content): dead-lettered at once.
+    #[error("handler rejected the message")]
+    Reject(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl HandlerError {
+    /// A retryable failure from any error.
+    pub fn retry(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Retry(Box::new(error))
+    }
+
+    /// A permanent failure from any error.
+    pub fn reject(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Reject(Box::new(error))
+    }
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::retry(error)
+    }
+}
+
+/// Handles one message inside the consumer's transaction. Every effect must go through `tx`
+/// (state changes and outbox rows alike) so it commits together with the inbox record.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles `envelope`. Returning an error rolls the transaction back.
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+}
+
+/// Records that `consumer` handles `envelope`, returning false when it already did (the row's
+/// unique key also makes a concurrent duplicate wait for the first one's outcome).
+///
+/// # Errors
+/// Fails when the insert fails or the event id is not a UUID.
+#[tracing::instrument(skip_all, fields(consumer, event_id = %envelope.event_id))]
+pub async fn claim(
+    tx: &mut PgConnection,
+    consumer: &str,
+    envelope: &Envelope,
+) -> Result<bool, HandlerError> {
+    let event_id = uuid::Uuid::parse_str(&envelope.event_id).map_err(HandlerError::reject)?;
+    let inserted = sqlx::query!(
+        "insert into event_inbox (consumer, event_id, event_type) values ($1, $2, $3)
+         on conflict do nothing",
+        consumer,
+        event_id,
+        envelope.r#type
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Deletes inbox records older than `retention` (well past the stream's own retention, after
+/// which no redelivery can arrive).
+///
+/// # Errors
+/// Fails when the delete fails.
+pub async fn prune(
+    pool: &sqlx::PgPool,
+    consumer: &str,
+    retention: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
+    let cutoff = time::OffsetDateTime::now_utc() - retention;
+    let deleted = sqlx::query!(
+        "delete from event_inbox where consumer = $1 and handled_at < $2",
+        consumer,
+        cutoff
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(deleted)
+}

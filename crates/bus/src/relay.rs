@@ -1,0 +1,288 @@
+//! The outbox relay: publishes stored events to JetStream in order, marks them sent only after
+//! the publish ack, and never loses or reorders a row when NATS or Postgres break.
+
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::BusError;
+
+/// The Postgres channel the outbox insert trigger notifies.
+pub const OUTBOX_CHANNEL: &str = "josh_outbox";
+
+/// Publishes one producer's outbox rows.
+///
+/// Safe with several replicas: a batch runs under a transaction-scoped advisory lock per
+/// producer (so rows leave in id order) and claims rows with `FOR UPDATE SKIP LOCKED`. A row
+/// is marked published only after JetStream acknowledged it; if the relay dies in between, the
+/// row is published again with the same `Nats-Msg-Id` and JetStream's duplicate window drops it.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pool: PgPool,
+    js: jetstream::Context,
+    producer: &'static str,
+    batch_size: i64,
+    poll_interval: Duration,
+    retention: Duration,
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Rows published and marked.
+    pub published: usize,
+    /// Whether another replica held the producer's lock (nothing was attempted).
+    pub busy: bool,
+}
+
+impl Relay {
+    /// A relay for `producer` with defaults: batches of 200, a 1 s polling fallback, sent rows
+    /// kept 7 days.
+    pub fn new(pool: PgPool, js: jetstream::Context, producer: &'static str) -> Self {
+        Self {
+            pool,
+            js,
+            producer,
+            batch_size: 200,
+            poll_interval: Duration::from_secs(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+
+    /// Overrides the batch size.
+    pub fn with_batch_size(mut self, batch_size: i64) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Overrides the polling fallback interval.
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// Publishes until `shutdown` fires: on every NOTIFY, and every poll interval in case a
+    /// notification was missed. Failures are logged and retried with backoff; rows wait.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut listener = None;
+        let mut failures: u32 = 0;
+        let mut last_prune = Instant::now();
+        while !shutdown.is_cancelled() {
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            match self.publish_batch().await {
+                Ok(report) => {
+                    failures = 0;
+                    if report.published as i64 == self.batch_size {
+                        continue;
+                    }
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    metrics::counter!("bus_outbox_publish_failures_total", "producer" => self.producer).increment(1);
+                    tracing::warn!(producer = self.producer, error = %ErrorChain(&error), failures, "outbox batch failed; retrying");
+                }
+            }
+            if last_prune.elapsed() > Duration::from_secs(600) {
+                last_prune = Instant::now();
+                if let Err(error) = self.prune().await {
+                    tracing::warn!(producer = self.producer, error = %ErrorChain(&error), "outbox prune failed");
+                }
+            }
+            let pause = if failures == 0 {
+                self.poll_interval
+            } else {
+                backoff(failures)
+            };
+            self.wait(&mut listener, pause, &shutdown).await;
+        }
+        tracing::info!(producer = self.producer, "outbox relay stopped");
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
+        listener.listen(OUTBOX_CHANNEL).await.ok()?;
+        Some(listener)
+    }
+
+    async fn wait(
+        &self,
+        listener: &mut Option<PgListener>,
+        pause: Duration,
+        shutdown: &CancellationToken,
+    ) {
+        let Some(l) = listener.as_mut() else {
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+            return;
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(pause) => {}
+            received = l.try_recv() => {
+                // Ok(None) means the connection dropped; reconnect next round.
+                if !matches!(received, Ok(Some(_))) {
+                    *listener = None;
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch of this producer's unpublished rows, in id order.
+    ///
+    /// # Errors
+    /// [`BusError`] when Postgres fails or NATS refuses a publish; rows published before the
+    /// failure are marked, the rest stay for the next batch.
+    #[tracing::instrument(skip_all, fields(producer = self.producer))]
+    pub async fn publish_batch(&self) -> Result<BatchReport, BusError> {
+        let mut tx = self.pool.begin().await?;
+        let locked = sqlx::query_scalar!(
+            r#"select pg_try_advisory_xact_lock(hashtextextended('josh_outbox:' || $1, 0)) as "locked!""#,
+            self.producer
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !locked {
+            return Ok(BatchReport {
+                published: 0,
+                busy: true,
+            });
+        }
+        let rows = sqlx::query!(
+            "select id, subject, idempotency_key, payload, headers from event_outbox
+             where producer = $1 and published_at is null
+             order by id limit $2 for update skip locked",
+            self.producer,
+            self.batch_size
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut published = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in rows {
+            let headers = nats_headers(self.producer, &row.idempotency_key, &row.headers);
+            match self.publish(&row.subject, headers, row.payload).await {
+                Ok(()) => published.push(row.id),
+                Err(error) => {
+                    sqlx::query!(
+                        "update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1",
+                        row.id,
+                        ErrorChain(&error).to_string()
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        sqlx::query!(
+            "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1)",
+            &published
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        metrics::counter!("bus_outbox_published_total", "producer" => self.producer)
+            .increment(published.len() as u64);
+        self.record_lag().await;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(BatchReport {
+                published: published.len(),
+                busy: false,
+            }),
+        }
+    }
+
+    async fn publish(
+        &self,
+        subject: &str,
+        headers: HeaderMap,
+        payload: Vec<u8>,
+    ) -> Result<(), BusError> {
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers, payload.into())
+            .await
+            .map_err(|e| BusError::publish(subject, e))?;
+        ack.await.map_err(|e| BusError::publish(subject, e))?;
+        Ok(())
+    }
+
+    async fn record_lag(&self) {
+        let lag = sqlx::query_scalar!(
+            r#"select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as "lag!"
+               from event_outbox where producer = $1 and published_at is null"#,
+            self.producer
+        )
+        .fetch_one(&self.pool)
+        .await;
+        if let Ok(lag) = lag {
+            metrics::gauge!("bus_outbox_lag_seconds", "producer" => self.producer).set(lag);
+        }
+    }
+
+    /// Deletes this producer's rows published longer ago than the retention period.
+    ///
+    /// # Errors
+    /// [`BusError::Database`] when the delete fails.
+    pub async fn prune(&self) -> Result<u64, BusError> {
+        let cutoff = time::OffsetDateTime::now_utc() - self.retention;
+        let deleted = sqlx::query!(
+            "delete from event_outbox where id in (
+               select id from event_outbox
+               where producer = $1 and published_at < $2 limit 10000)",
+            self.producer,
+            cutoff
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
+    }
+}
+
+/// The NATS headers of an outbox row: the dedupe id (unique across producers) and the stored
+/// trace context.
+fn nats_headers(producer: &str, idempotency_key: &str, stored: &serde_json::Value) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        format!("{producer}:{idempotency_key}").as_str(),
+    );
+    if let Some(map) = stored.as_object() {
+        for (name, value) in map {
+            if let Some(value) = value.as_str() {
+                headers.insert(name.as_str(), value);
+            }
+        }
+    }
+    headers
+}
+
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(100 * 2_u64.saturating_pow(failures.min(6)))
+}
+
+/// Displays an error with its sources, for one log field.
+pub(crate) struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}

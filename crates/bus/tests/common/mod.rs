@@ -1,0 +1,178 @@
+//! A real Postgres database and a private nats-server per test, plus a recording handler.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use bus::{ConsumerSpec, Handler, HandlerError, Relay};
+use proto::Envelope;
+use proto::v1::ProfileUpdated;
+use sqlx::{PgConnection, PgPool};
+use testkit::{NatsServer, TestDb};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// The producing service in these tests, and the consuming one.
+pub const PRODUCER: &str = "conversation-router";
+pub const CONSUMER: &str = "linkup-matcher";
+
+pub struct Harness {
+    pub db: TestDb,
+    pub nats: NatsServer,
+    pub js: jetstream::Context,
+    /// Connected as the producer's role.
+    pub producer_pool: PgPool,
+    /// Connected as the consumer's role.
+    pub consumer_pool: PgPool,
+    pub shutdown: CancellationToken,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        let db = TestDb::migrated().await.unwrap();
+        sqlx::raw_sql(
+            "create table test_effects (event_id uuid not null, partition_key text not null, seq int not null);
+             grant select, insert on test_effects to josh_linkup_matcher;",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let nats = NatsServer::start().await.unwrap();
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let js = jetstream::new(client);
+        bus::ensure_streams(&js, 1).await.unwrap();
+        let producer_pool = db.pool_as("josh_conversation_router").await.unwrap();
+        let consumer_pool = db.pool_as("josh_linkup_matcher").await.unwrap();
+        Self {
+            db,
+            nats,
+            js,
+            producer_pool,
+            consumer_pool,
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    pub fn relay(&self) -> Relay {
+        Relay::new(self.producer_pool.clone(), self.js.clone(), PRODUCER)
+            .with_poll_interval(Duration::from_millis(50))
+    }
+
+    /// Enqueues `envelope` in its own committed transaction.
+    pub async fn enqueue(&self, envelope: &Envelope) {
+        let mut tx = self.producer_pool.begin().await.unwrap();
+        assert!(bus::outbox::enqueue(&mut tx, envelope).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+
+    pub async fn unpublished(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from event_outbox where published_at is null")
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn effects(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from test_effects")
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn stream_messages(&self, stream: &str) -> u64 {
+        let mut stream = self.js.get_stream(stream).await.unwrap();
+        stream.info().await.unwrap().state.messages
+    }
+
+    pub fn spec(&self) -> ConsumerSpec {
+        ConsumerSpec::ordered(CONSUMER, payload_info())
+            .with_retries(3, vec![Duration::from_millis(20)])
+    }
+
+    /// Publishes raw bytes straight to JetStream (as a misbehaving producer would).
+    pub async fn publish_raw(&self, subject: String, msg_id: &str, payload: Vec<u8>) {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
+        self.js
+            .publish_with_headers(subject, headers, payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Deadline for every wait in these tests.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn payload_info() -> &'static proto::PayloadInfo {
+    proto::catalog::by_type_name("identity.profile_updated").unwrap()
+}
+
+/// Event number `seq` about `user`.
+pub fn event(user: &str, seq: u32) -> Envelope {
+    let payload = ProfileUpdated {
+        user_id: user.to_owned(),
+        step: seq.to_string(),
+        ..Default::default()
+    };
+    Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        producer: PRODUCER.to_owned(),
+        idempotency_key: format!("{user}:{seq}"),
+        partition_key: user.to_owned(),
+        ..Envelope::for_payload(payload)
+    }
+}
+
+/// Records each handled event as a row, and in memory in handling order; fails while told to.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub order: Arc<Mutex<Vec<(String, u32)>>>,
+    pub attempts: Arc<AtomicU32>,
+    /// Fail this many more attempts (u32::MAX: always).
+    pub fail_next: Arc<AtomicU32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("recorder told to fail")]
+pub struct Told;
+
+impl Handler for Recorder {
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let remaining = self.fail_next.load(Ordering::SeqCst);
+        if remaining > 0 {
+            if remaining != u32::MAX {
+                self.fail_next.fetch_sub(1, Ordering::SeqCst);
+            }
+            return Err(HandlerError::retry(Told));
+        }
+        let Some(proto::Payload::ProfileUpdated(p)) = envelope.payload.as_ref() else {
+            return Err(HandlerError::reject(Told));
+        };
+        let seq: i32 = p.step.parse().unwrap();
+        sqlx::query(
+            "insert into test_effects (event_id, partition_key, seq) values ($1::uuid, $2, $3)",
+        )
+        .bind(&envelope.event_id)
+        .bind(&envelope.partition_key)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        self.order
+            .lock()
+            .await
+            .push((envelope.partition_key.clone(), seq as u32));
+        Ok(())
+    }
+}
