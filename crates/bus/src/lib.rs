@@ -12,6 +12,7 @@ mod error;
 pub mod inbox;
 pub mod outbox;
 pub mod relay;
+mod service;
 pub mod subjects;
 pub mod topology;
 
@@ -19,4 +20,5 @@ pub use consumer::{ConsumerRunner, Outcome};
 pub use error::BusError;
 pub use inbox::{Handler, HandlerError};
 pub use relay::{BatchReport, Relay};
+pub use service::ServiceBus;
 pub use topology::{ConsumerSpec, Ordering, ensure_consumers, ensure_streams};

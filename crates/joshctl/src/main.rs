@@ -5,10 +5,13 @@
 //!   difference and exit 1 on drift.
 //! - `joshctl schema-snapshot`: print the live schema in the expected-schema format (to refresh
 //!   `crates/schema/expected_schema.txt` after writing a migration).
+//! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
 use std::process::ExitCode;
+
+mod dlq;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -26,6 +29,14 @@ struct Cli {
     /// Postgres URL (as a role allowed to run migrations for `migrate`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<SecretString>,
+    /// NATS server (for `dlq`).
+    #[arg(
+        long,
+        env = "NATS_URL",
+        global = true,
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    nats_url: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +49,27 @@ enum Command {
     VerifySchema,
     /// Print the live schema in the expected-schema format.
     SchemaSnapshot,
+    /// Dead letters: messages a consumer gave up on.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        /// Only this consumer's (e.g. conversation-router).
+        #[arg(long)]
+        consumer: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Publish a dead letter again to its original subject and remove it from the DLQ.
+    Replay {
+        /// The dead letter's sequence, as `list` shows it.
+        sequence: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,19 +94,32 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let schema_command = match cli.command {
+        Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
+        Command::Migrate => SchemaCommand::Migrate,
+        Command::VerifySchema => SchemaCommand::Verify,
+        Command::SchemaSnapshot => SchemaCommand::Snapshot,
+    };
     let url = cli
         .database_url
         .context("DATABASE_URL is missing (or pass --database-url)")?;
     let pool = connect(&url).await?;
-    match cli.command {
-        Command::Migrate => migrate(&pool).await,
-        Command::VerifySchema => verify(&pool).await,
-        Command::SchemaSnapshot => {
+    match schema_command {
+        SchemaCommand::Migrate => migrate(&pool).await,
+        SchemaCommand::Verify => verify(&pool).await,
+        SchemaCommand::Snapshot => {
             let snapshot = schema::snapshot(&pool).await?;
             print!("{snapshot}");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The subcommands that work on `DATABASE_URL`.
+enum SchemaCommand {
+    Migrate,
+    Verify,
+    Snapshot,
 }
 
 async fn connect(url: &SecretString) -> anyhow::Result<PgPool> {

@@ -166,6 +166,9 @@ pub struct CommonConfig {
     pub database_url: SecretString,
     /// `NATS_URL`: the NATS JetStream server, e.g. `nats://127.0.0.1:4222`.
     pub nats_url: String,
+    /// `NATS_STREAM_REPLICAS`: replicas of each JetStream stream (default 1; 3 on the
+    /// production cluster).
+    pub nats_stream_replicas: usize,
     /// `HTTP_ADDR`: where the HTTP listener binds (webhooks, health, metrics).
     pub http_addr: SocketAddr,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: optional OTLP collector for traces.
@@ -183,6 +186,11 @@ impl CommonConfig {
             .map_err(|why| ConfigError::malformed("DATABASE_URL", why))?;
         let nats_url = env.required("NATS_URL")?;
         validate_nats_url(&nats_url).map_err(|why| ConfigError::malformed("NATS_URL", why))?;
+        let nats_stream_replicas =
+            env.parsed_or("NATS_STREAM_REPLICAS", 1, |v| match v.parse::<usize>() {
+                Ok(n @ 1..=5) => Ok(n),
+                _ => Err("expected a whole number from 1 to 5"),
+            })?;
         let http_addr = env.socket_addr_or(
             "HTTP_ADDR",
             SocketAddr::from(([0, 0, 0, 0], default_http_port)),
@@ -194,6 +202,7 @@ impl CommonConfig {
         Ok(Self {
             database_url,
             nats_url,
+            nats_stream_replicas,
             http_addr,
             otlp_endpoint,
         })

@@ -8,6 +8,7 @@ mod config;
 use std::net::SocketAddr;
 
 use axum::Router;
+use bus::ServiceBus;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +21,6 @@ pub const SERVICE: &str = "inbound-sms";
 #[derive(Debug)]
 pub struct Service {
     host: ServiceHost,
-    #[allow(dead_code)] // read by the domain work of later issues
     config: Config,
 }
 
@@ -40,11 +40,22 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves until `shutdown` fires, then drains in-flight work.
+    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
+    /// in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        self.host.serve(Router::new(), shutdown).await
+        let bus = ServiceBus::new(
+            self.host.nats().clone(),
+            self.host.pool().clone(),
+            SERVICE,
+            self.config.common.nats_stream_replicas,
+        );
+        let relay = tokio::spawn(bus.run(shutdown.clone()));
+        let served = self.host.serve(Router::new(), shutdown).await;
+        // The relay stops on the same token; wait so no batch is cut off mid-commit.
+        let _ = relay.await;
+        served
     }
 }
