@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# JOSH's local stack. Works from any directory.
+#
+#   deploy/dev.sh up       build, migrate, seed and (re)start every service; wait until all are ready
+#   deploy/dev.sh down     stop the services started by `up`
+#   deploy/dev.sh status   each service's /readyz
+#   deploy/dev.sh test     run the whole test suite (extra arguments go to cargo nextest / cargo test)
+#   deploy/dev.sh psql     psql on the dev database (extra arguments go to psql)
+#   deploy/dev.sh logs [service]   follow the services' logs
+#
+# State lives in .dev/ (gitignored): secrets.env (generated once), logs/, pids/.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEV_DIR="$JOSH_ROOT/.dev"
+SECRETS="$DEV_DIR/secrets.env"
+LOG_DIR="$DEV_DIR/logs"
+PID_DIR="$DEV_DIR/pids"
+DEV_DB=josh
+READY_SECS="${JOSH_READY_SECS:-60}"
+STOP_SECS="${JOSH_STOP_SECS:-20}"
+
+# The local Twilio and Stripe simulators (they arrive with a later issue) will listen here.
+TWILIO_SIM_BASE="http://127.0.0.1:8091"
+STRIPE_SIM_BASE="http://127.0.0.1:8092"
+
+# name | Postgres group role | HTTP port | gRPC port (- for none) | PUBLIC_BASE_URL
+# PUBLIC_BASE_URL is where outsiders reach the URLs a service hands out or verifies: Twilio's
+# webhooks and status callbacks land on inbound-sms, magic links on the router, Stripe on billing.
+SERVICES=(
+    "inbound-sms|josh_inbound_sms|8081|-|http://127.0.0.1:8081"
+    "conversation-router|josh_conversation_router|8082|9082|http://127.0.0.1:8082"
+    "linkup-matcher|josh_linkup_matcher|8083|9083|http://127.0.0.1:8082"
+    "billing|josh_billing|8084|9084|http://127.0.0.1:8084"
+    "outbound-sender|josh_outbound_sender|8085|9085|http://127.0.0.1:8081"
+)
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+# Splits one SERVICES row into svc_name, svc_role, svc_http, svc_grpc, svc_public.
+svc_fields() { IFS='|' read -r svc_name svc_role svc_http svc_grpc svc_public <<<"$1"; }
+
+login_role() { printf '%s_login' "$1"; }
+
+# --- processes ----------------------------------------------------------------------------------
+
+# The pid of a running service we started, or nothing.
+service_pid() {
+    local name="$1" file="$PID_DIR/$1.pid" pid
+    [[ -f "$file" ]] || return 1
+    pid="$(<"$file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against a recycled pid: the process must be our binary.
+    [[ "$(ps -o args= -p "$pid" 2>/dev/null)" == *"/$name"* ]] || return 1
+    printf '%s' "$pid"
+}
+
+# The HTTP status of a service's /readyz, or "down" when nothing answers.
+readyz_code() {
+    local code
+    code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$1/readyz" 2>/dev/null)" || true
+    [[ -n "$code" && "$code" != 000 ]] || code=down
+    printf '%s' "$code"
+}
+
+# --- secrets ------------------------------------------------------------------------------------
+
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+ensure_secrets() {
+    if [[ -f "$SECRETS" ]]; then
+        josh_info "reusing dev secrets in ${SECRETS#"$JOSH_ROOT"/} (delete it to regenerate)"
+        return 0
+    fi
+    mkdir -p "$DEV_DIR"
+    local tmp
+    tmp="$(mktemp "$DEV_DIR/secrets.XXXXXX")"
+    chmod 600 "$tmp"
+    {
+        printf '# JOSH dev secrets, generated once by deploy/dev.sh on %s. Never use them outside dev.\n' "$(date -u +%FT%TZ)"
+        printf '# Edit to taste; delete this file to generate new ones.\n'
+        printf 'JOSH_ENCRYPTION_KEYS=1:%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+        printf 'JOSH_ACTIVE_KEY_VERSION=1\n'
+        printf 'JOSH_PHONE_PEPPER=%s\n' "$(random_hex 24)"
+        printf '# Test credentials for the local Twilio simulator (not a real account).\n'
+        printf 'TWILIO_ACCOUNT_SID=AC%s\n' "$(random_hex 16)"
+        printf 'TWILIO_AUTH_TOKEN=%s\n' "$(random_hex 16)"
+        printf 'TWILIO_FROM_NUMBER=+15005550006\n'
+        printf '# Test credentials for the local Stripe simulator (not a real account).\n'
+        printf 'STRIPE_SECRET_KEY=sk_test_%s\n' "$(random_hex 24)"
+        printf 'STRIPE_WEBHOOK_SECRET=whsec_%s\n' "$(random_hex 24)"
+        printf '# Password of the per-service Postgres login roles (josh_<service>_login).\n'
+        printf 'JOSH_DEV_DB_PASSWORD=%s\n' "$(random_hex 16)"
+    } >"$tmp"
+    mv "$tmp" "$SECRETS"
+    josh_info "generated dev secrets in ${SECRETS#"$JOSH_ROOT"/}"
+}
+
+load_secrets() {
+    local line key value
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        [[ -z "$line" || "$line" == \#* ]] && continue
+        # Split at the first '=' only: base64 values end in '='.
+        key="${line%%=*}"
+        value="${line#*=}"
+        [[ "$key" =~ ^(JOSH|TWILIO|STRIPE)_[A-Z0-9_]+$ ]] || josh_die "unexpected setting in $SECRETS: $key"
+        printf -v "$key" '%s' "$value"
+    done <"$SECRETS"
+    local need
+    for need in JOSH_ENCRYPTION_KEYS JOSH_ACTIVE_KEY_VERSION JOSH_PHONE_PEPPER TWILIO_ACCOUNT_SID \
+        TWILIO_AUTH_TOKEN TWILIO_FROM_NUMBER STRIPE_SECRET_KEY STRIPE_WEBHOOK_SECRET JOSH_DEV_DB_PASSWORD; do
+        [[ -n "${!need:-}" ]] || josh_die "$SECRETS lacks $need (delete the file to regenerate it)"
+    done
+}
+
+# --- database -----------------------------------------------------------------------------------
+
+ensure_database() {
+    if [[ "$(josh_psql postgres -At -c "select 1 from pg_database where datname = '$DEV_DB'")" != 1 ]]; then
+        josh_psql postgres -c "create database $DEV_DB"
+        josh_info "created database $DEV_DB"
+    fi
+}
+
+migrate() {
+    local joshctl
+    joshctl="$(josh_target_dir)/debug/joshctl"
+    [[ -x "$joshctl" ]] || josh_die "$joshctl was not built"
+    DATABASE_URL="$(josh_pg_url "$DEV_DB")" "$joshctl" migrate || josh_die "joshctl migrate failed"
+}
+
+seed() {
+    local file="$JOSH_ROOT/deploy/seed/dev.sql"
+    if [[ ! -f "$file" ]]; then
+        josh_warn "no ${file#"$JOSH_ROOT"/}: skipping the dev seed"
+        return 0
+    fi
+    PGOPTIONS='--client-min-messages=warning' josh_psql "$DEV_DB" -1 -f "$file" >/dev/null ||
+        josh_die "applying ${file#"$JOSH_ROOT"/} failed"
+    josh_info "applied ${file#"$JOSH_ROOT"/}"
+}
+
+# One LOGIN role per service, member of the service's NOLOGIN group role from the migrations.
+ensure_login_roles() {
+    local row
+    for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        if [[ "$(josh_psql postgres -At -c "select 1 from pg_roles where rolname = '$svc_role'")" != 1 ]]; then
+            josh_die "the migrations did not create the group role $svc_role"
+        fi
+        # The password goes through stdin, not the command line.
+        josh_psql postgres -v login="$(login_role "$svc_role")" -v grp="$svc_role" >/dev/null <<SQL
+\\set pw '$JOSH_DEV_DB_PASSWORD'
+select format('create role %I login in role %I', :'login', :'grp')
+ where not exists (select from pg_roles where rolname = :'login') \gexec
+select format('grant %I to %I', :'grp', :'login')
+ where not pg_has_role(:'login', :'grp', 'member') \gexec
+alter role :"login" with login password :'pw';
+SQL
+    done
+    josh_info "login roles ready: $(for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        printf '%s ' "$(login_role "$svc_role")"
+    done)"
+}
+
+# --- Twilio and Stripe simulators ---------------------------------------------------------------
+# >>> SIMULATORS: a later issue adds the local Twilio (SMS) and Stripe simulators. Start them here,
+# >>> listening on $TWILIO_SIM_BASE and $STRIPE_SIM_BASE (the services' TWILIO_API_BASE and
+# >>> STRIPE_API_BASE already point there), stop them in `down`, and list them in the table.
+start_simulators() {
+    josh_warn "the Twilio and Stripe simulators are not part of the stack yet: outbound SMS and Stripe calls will fail"
+}
+stop_simulators() { :; }
+# <<< SIMULATORS
+
+# --- services -----------------------------------------------------------------------------------
+
+start_service() {
+    svc_fields "$1"
+    local bin log pid
+    bin="$(josh_target_dir)/debug/$svc_name"
+    log="$LOG_DIR/$svc_name.log"
+    [[ -x "$bin" ]] || josh_die "$bin was not built"
+    if josh_port_open 127.0.0.1 "$svc_http" || { [[ "$svc_grpc" != - ]] && josh_port_open 127.0.0.1 "$svc_grpc"; }; then
+        josh_die "port $svc_http or $svc_grpc is taken by another process; $svc_name cannot start (see: ss -ltnp)"
+    fi
+    local env=(
+        PATH="$PATH"
+        HOME="${HOME:-/tmp}"
+        RUST_LOG="${RUST_LOG:-info}"
+        RUST_BACKTRACE=1
+        DATABASE_URL="postgres://$(login_role "$svc_role"):$JOSH_DEV_DB_PASSWORD@$JOSH_PG_HOST:$JOSH_PG_PORT/$DEV_DB"
+        NATS_URL="$JOSH_NATS_URL"
+        HTTP_ADDR="127.0.0.1:$svc_http"
+        PUBLIC_BASE_URL="$svc_public"
+        JOSH_ENCRYPTION_KEYS="$JOSH_ENCRYPTION_KEYS"
+        JOSH_ACTIVE_KEY_VERSION="$JOSH_ACTIVE_KEY_VERSION"
+        JOSH_PHONE_PEPPER="$JOSH_PHONE_PEPPER"
+        TWILIO_ACCOUNT_SID="$TWILIO_ACCOUNT_SID"
+        TWILIO_AUTH_TOKEN="$TWILIO_AUTH_TOKEN"
+        TWILIO_FROM_NUMBER="$TWILIO_FROM_NUMBER"
+        TWILIO_API_BASE="$TWILIO_SIM_BASE"
+        STRIPE_SECRET_KEY="$STRIPE_SECRET_KEY"
+        STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
+        STRIPE_API_BASE="$STRIPE_SIM_BASE"
+    )
+    if [[ "$svc_grpc" != - ]]; then
+        env+=(GRPC_ADDR="127.0.0.1:$svc_grpc")
+    fi
+    printf '\n=== %s: starting %s ===\n' "$(date -u +%FT%TZ)" "$svc_name" >>"$log"
+    # A clean environment (nothing leaks in from this shell; secrets never appear on a command line)
+    # and its own session, so the service outlives this script and the terminal's Ctrl-C.
+    (
+        while IFS= read -r name; do
+            unset "$name" 2>/dev/null || true
+        done < <(compgen -e)
+        export "${env[@]}"
+        exec setsid nohup "$bin"
+    ) >>"$log" 2>&1 </dev/null &
+    pid=$!
+    printf '%s\n' "$pid" >"$PID_DIR/$svc_name.pid"
+}
+
+# Waits until every service answers /readyz with 200; fails early when one exits.
+wait_ready() {
+    local deadline=$((SECONDS + READY_SECS)) pending row code
+    while :; do
+        pending=()
+        for row in "${SERVICES[@]}"; do
+            svc_fields "$row"
+            if ! service_pid "$svc_name" >/dev/null; then
+                josh_warn "$svc_name exited during start-up; last lines of $LOG_DIR/$svc_name.log:"
+                tail -n 15 "$LOG_DIR/$svc_name.log" | sed 's/^/    /' >&2
+                return 1
+            fi
+            code="$(readyz_code "$svc_http")"
+            [[ "$code" == 200 ]] || pending+=("$svc_name (/readyz: $code)")
+        done
+        ((${#pending[@]} == 0)) && return 0
+        if ((SECONDS >= deadline)); then
+            josh_warn "gave up after ${READY_SECS}s waiting for every service to be ready; still waiting for:"
+            printf '    %s\n' "${pending[@]}" >&2
+            josh_warn "see the logs in ${LOG_DIR#"$JOSH_ROOT"/}/"
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
+print_table() {
+    local row pid
+    printf '\n%-20s %-7s %-24s %-22s %s\n' SERVICE PID HTTP GRPC LOG
+    for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        pid="$(service_pid "$svc_name" || printf -- '-')"
+        printf '%-20s %-7s %-24s %-22s %s\n' "$svc_name" "$pid" "http://127.0.0.1:$svc_http" \
+            "$([[ "$svc_grpc" == - ]] && printf -- '-' || printf 'http://127.0.0.1:%s' "$svc_grpc")" \
+            ".dev/logs/$svc_name.log"
+    done
+    printf '%-20s %-7s %-24s\n' twilio-simulator - "$TWILIO_SIM_BASE (later issue)"
+    printf '%-20s %-7s %-24s\n' stripe-simulator - "$STRIPE_SIM_BASE (later issue)"
+    printf '\nPostgres  %s   (deploy/dev.sh psql)\n' "$(josh_pg_url "$DEV_DB")"
+    printf 'NATS      %s\n' "$JOSH_NATS_URL"
+    printf 'Secrets   .dev/secrets.env    Stop with: deploy/dev.sh down\n'
+}
+
+# SIGTERM every running service, then wait (bounded) for them to exit.
+stop_services() {
+    local row pid stopped=() left=()
+    declare -A pids=()
+    for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        if pid="$(service_pid "$svc_name")"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            pids[$svc_name]="$pid"
+        else
+            rm -f "$PID_DIR/$svc_name.pid"
+        fi
+    done
+    ((${#pids[@]})) || {
+        josh_info "no dev services are running"
+        return 0
+    }
+    local deadline=$((SECONDS + STOP_SECS)) name
+    while :; do
+        left=()
+        for name in "${!pids[@]}"; do
+            kill -0 "${pids[$name]}" 2>/dev/null && left+=("$name")
+        done
+        ((${#left[@]} == 0 || SECONDS >= deadline)) && break
+        sleep 0.2
+    done
+    for name in "${!pids[@]}"; do
+        if [[ " ${left[*]} " != *" $name "* ]]; then
+            stopped+=("$name")
+            rm -f "$PID_DIR/$name.pid"
+        fi
+    done
+    ((${#stopped[@]})) && josh_info "stopped: ${stopped[*]}"
+    if ((${#left[@]})); then
+        for name in "${left[@]}"; do
+            josh_warn "$name (pid ${pids[$name]}) still running ${STOP_SECS}s after SIGTERM: kill -KILL ${pids[$name]}"
+        done
+        return 1
+    fi
+}
+
+# --- subcommands --------------------------------------------------------------------------------
+
+cmd_up() {
+    local started=$SECONDS
+    josh_section "toolchain and servers"
+    josh_ensure_rust
+    josh_ensure_postgres
+    josh_ensure_nats
+
+    josh_section "building"
+    josh_ensure_sqlx_cache
+    cargo build --bins || josh_die "cargo build failed"
+    mkdir -p "$LOG_DIR" "$PID_DIR"
+    # Stop the services of an earlier `up` only now, so a failed build leaves them running.
+    stop_services || josh_die "cannot restart: a service from an earlier 'up' does not stop"
+
+    josh_section "database $DEV_DB"
+    ensure_database
+    migrate
+    seed
+    ensure_secrets
+    load_secrets
+    ensure_login_roles
+
+    josh_section "starting services"
+    start_simulators
+    local row
+    for row in "${SERVICES[@]}"; do
+        start_service "$row"
+    done
+    if ! wait_ready; then
+        print_table
+        josh_die "the stack is not ready (deploy/dev.sh down stops what started)"
+    fi
+    print_table
+    josh_info "JOSH is up ($((SECONDS - started))s). Texting JOSH from a terminal arrives with the SMS simulator."
+}
+
+cmd_down() {
+    stop_services
+    stop_simulators
+}
+
+cmd_status() {
+    local row pid code body rc=0
+    printf '%-20s %-8s %-6s %s\n' SERVICE PID READYZ DETAIL
+    for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        pid="$(service_pid "$svc_name" || printf -- '-')"
+        body="$(curl -s -m 2 "http://127.0.0.1:$svc_http/readyz" 2>/dev/null | tr -s '\n' ' ' | cut -c1-100 || true)"
+        code="$(readyz_code "$svc_http")"
+        [[ "$code" == 200 ]] || rc=1
+        printf '%-20s %-8s %-6s %s\n' "$svc_name" "$pid" "$code" "$body"
+    done
+    return "$rc"
+}
+
+cmd_test() {
+    josh_ensure_rust
+    josh_ensure_postgres
+    josh_ensure_nats
+    josh_ensure_nats_binary
+    josh_ensure_sqlx_cache
+    export TEST_DATABASE_URL="${TEST_DATABASE_URL:-$(josh_pg_url postgres)}"
+    export TEST_NATS_URL="${TEST_NATS_URL:-$JOSH_NATS_URL}"
+    local rc=0
+    if cargo nextest --version >/dev/null 2>&1; then
+        josh_section "cargo nextest run --workspace --no-fail-fast $*"
+        cargo nextest run --workspace --no-fail-fast "$@" || rc=$?
+        # nextest does not run doctests.
+        if (($# == 0)); then
+            josh_section "cargo test --workspace --doc"
+            cargo test --workspace --doc || rc=$?
+        fi
+    else
+        josh_info "cargo-nextest is not installed (cargo install cargo-nextest --locked): using cargo test"
+        josh_section "cargo test --workspace --no-fail-fast $*"
+        cargo test --workspace --no-fail-fast "$@" || rc=$?
+    fi
+    if ((rc)); then
+        josh_die "tests failed"
+    fi
+    josh_info "all tests passed"
+}
+
+cmd_psql() {
+    josh_ensure_postgres
+    exec psql "$(josh_pg_url "$DEV_DB")" "$@"
+}
+
+cmd_logs() {
+    local files=()
+    if (($#)); then
+        files=("$LOG_DIR/$1.log")
+    else
+        shopt -s nullglob
+        files=("$LOG_DIR"/*.log)
+        shopt -u nullglob
+    fi
+    if ((${#files[@]} == 0)) || [[ ! -f "${files[0]}" ]]; then
+        josh_die "no logs yet (run deploy/dev.sh up)"
+    fi
+    exec tail -n 50 -F "${files[@]}"
+}
+
+main() {
+    cd "$JOSH_ROOT"
+    local cmd="${1:-}"
+    (($#)) && shift
+    case "$cmd" in
+    up) cmd_up "$@" ;;
+    down) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    test) cmd_test "$@" ;;
+    psql) cmd_psql "$@" ;;
+    logs) cmd_logs "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+}
+
+main "$@"
