@@ -5,7 +5,9 @@
 //! commit → handler commit). Uses the local Postgres (`TEST_DATABASE_URL`) and a private
 //! nats-server with a file store.
 //!
-//! `cargo bench -p bus --bench pipeline -- [events] [users]` (defaults 20000 and 200).
+//! `cargo bench -p bus --bench pipeline -- [events] [users] [producers] [rate]` (defaults 20000,
+//! 200, 8 concurrent producer tasks each committing one event per transaction, and rate 0 = as
+//! fast as they can; a rate in events/s paces them to measure latency at a given load).
 //! Figures are recorded in docs/benchmarks.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -51,6 +53,8 @@ async fn main() {
         .collect();
     let events = args.first().copied().unwrap_or(20_000);
     let users = args.get(1).copied().unwrap_or(200);
+    let producers = args.get(2).copied().unwrap_or(8).max(1);
+    let rate = args.get(3).copied().unwrap_or(0);
 
     let db = TestDb::migrated().await.unwrap();
     let nats = NatsServer::start().await.unwrap();
@@ -70,24 +74,24 @@ async fn main() {
     );
 
     let started = Instant::now();
-    for i in 0..events {
-        let user = format!("user-{}", i % users);
-        let payload = ProfileUpdated {
-            user_id: user.clone(),
-            step: origin.elapsed().as_micros().to_string(),
-            ..Default::default()
-        };
-        let envelope = Envelope {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            producer: "conversation-router".to_owned(),
-            idempotency_key: format!("bench:{i}"),
-            partition_key: user,
-            ..Envelope::for_payload(payload)
-        };
-        let mut tx = producer.begin().await.unwrap();
-        bus::outbox::enqueue(&mut tx, &envelope).await.unwrap();
-        tx.commit().await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for p in 0..producers {
+        let (pool, origin) = (producer.clone(), origin.clone());
+        tasks.spawn(async move {
+            // Each producer sends its share of the rate on its own ticker.
+            let mut ticker = (rate > 0).then(|| {
+                let period = Duration::from_secs_f64(producers as f64 / rate as f64);
+                tokio::time::interval(period)
+            });
+            for i in (p..events).step_by(producers) {
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
+                enqueue_one(&pool, &origin, i, users).await;
+            }
+        });
     }
+    while tasks.join_next().await.is_some() {}
     let enqueued = started.elapsed();
     wait_until("every event handled", Duration::from_secs(600), || async {
         latencies.0.lock().await.len() >= events
@@ -103,7 +107,12 @@ async fn main() {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
     println!(
-        "events {events}, users {users}, partitions {}",
+        "events {events}, users {users}, producers {producers}, offered rate {}, partitions {}",
+        if rate == 0 {
+            "max".to_owned()
+        } else {
+            format!("{rate}/s")
+        },
         bus::subjects::PARTITIONS
     );
     println!(
@@ -121,4 +130,24 @@ async fn main() {
         pct(0.99),
         all[all.len() - 1]
     );
+}
+
+/// Enqueues event `i` in its own committed transaction, as a producer's use case would.
+async fn enqueue_one(pool: &sqlx::PgPool, origin: &Instant, i: usize, users: usize) {
+    let user = format!("user-{}", i % users);
+    let payload = ProfileUpdated {
+        user_id: user.clone(),
+        step: origin.elapsed().as_micros().to_string(),
+        ..Default::default()
+    };
+    let envelope = Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        producer: "conversation-router".to_owned(),
+        idempotency_key: format!("bench:{i}"),
+        partition_key: user,
+        ..Envelope::for_payload(payload)
+    };
+    let mut tx = pool.begin().await.unwrap();
+    bus::outbox::enqueue(&mut tx, &envelope).await.unwrap();
+    tx.commit().await.unwrap();
 }

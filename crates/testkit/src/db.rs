@@ -98,7 +98,7 @@ impl TestDb {
     pub async fn pool_as(&self, role: &str) -> anyhow::Result<PgPool> {
         let set_role = format!(r#"set role "{}""#, role.replace('"', ""));
         let pool = PgPoolOptions::new()
-            .max_connections(3)
+            .max_connections(10)
             .after_connect(move |conn, _| {
                 let set_role = AssertSqlSafe(set_role.clone());
                 Box::pin(async move {

@@ -115,13 +115,26 @@ fn short_pepper_is_rejected() {
 
 #[test]
 fn stream_replicas_default_to_one_and_are_bounded() {
-    assert_eq!(CommonConfig::from_env(&env(VALID), 1).unwrap().nats_stream_replicas, 1);
+    assert_eq!(
+        CommonConfig::from_env(&env(VALID), 1)
+            .unwrap()
+            .nats_stream_replicas,
+        1
+    );
     let mut three = VALID.to_vec();
     three.push(("NATS_STREAM_REPLICAS", "3"));
-    assert_eq!(CommonConfig::from_env(&env(&three), 1).unwrap().nats_stream_replicas, 3);
+    assert_eq!(
+        CommonConfig::from_env(&env(&three), 1)
+            .unwrap()
+            .nats_stream_replicas,
+        3
+    );
     for bad in ["0", "6", "three"] {
         let mut e = VALID.to_vec();
         e.push(("NATS_STREAM_REPLICAS", bad));
-        assert_eq!(CommonConfig::from_env(&env(&e), 1).unwrap_err().var, "NATS_STREAM_REPLICAS");
+        assert_eq!(
+            CommonConfig::from_env(&env(&e), 1).unwrap_err().var,
+            "NATS_STREAM_REPLICAS"
+        );
     }
 }
