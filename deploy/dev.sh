@@ -376,13 +376,13 @@ cmd_test() {
     export TEST_NATS_URL="${TEST_NATS_URL:-$JOSH_NATS_URL}"
     local rc=0
     if cargo nextest --version >/dev/null 2>&1; then
-        josh_section "cargo nextest run --workspace --no-fail-fast $*"
-        cargo nextest run --workspace --no-fail-fast "$@" || rc=$?
-        # nextest does not run doctests.
+        # nextest does not run doctests; run them first so nextest's summary closes the output.
         if (($# == 0)); then
             josh_section "cargo test --workspace --doc"
             cargo test --workspace --doc || rc=$?
         fi
+        josh_section "cargo nextest run --workspace --no-fail-fast $*"
+        cargo nextest run --workspace --no-fail-fast "$@" || rc=$?
     else
         josh_info "cargo-nextest is not installed (cargo install cargo-nextest --locked): using cargo test"
         josh_section "cargo test --workspace --no-fail-fast $*"
