@@ -237,3 +237,53 @@ fn socket_of(url: &str) -> anyhow::Result<SocketAddr> {
         .parse()
         .with_context(|| format!("{url} is not host:port on an IP"))
 }
+
+/// Writes the three contract tests for a service binary: every missing setting and every
+/// malformed one stops it with one line naming the variable, and the lifecycle check.
+///
+/// ```ignore
+/// testkit::service_contract! {
+///     bin: env!("CARGO_BIN_EXE_billing"),
+///     role: "josh_billing",
+///     missing: ["DATABASE_URL", "NATS_URL"],
+///     malformed: [("HTTP_ADDR", "localhost")],
+/// }
+/// ```
+#[macro_export]
+macro_rules! service_contract {
+    (
+        bin: $bin:expr,
+        role: $role:expr,
+        missing: [$($missing:expr),* $(,)?],
+        malformed: [$(($var:expr, $value:expr)),* $(,)?] $(,)?
+    ) => {
+        fn contract_env() -> Vec<(String, String)> {
+            // Config errors stop the binary before it connects anywhere.
+            $crate::service::service_env(
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "nats://127.0.0.1:4222",
+            )
+        }
+
+        #[tokio::test]
+        async fn each_missing_setting_stops_it_with_one_line_naming_it() {
+            let base = contract_env();
+            for var in [$($missing),*] {
+                $crate::service::check_missing($bin, &base, var).await.unwrap();
+            }
+        }
+
+        #[tokio::test]
+        async fn each_malformed_setting_stops_it_with_one_line_naming_it() {
+            let base = contract_env();
+            for (var, value) in [$(($var, $value)),*] {
+                $crate::service::check_malformed($bin, &base, var, value).await.unwrap();
+            }
+        }
+
+        #[tokio::test]
+        async fn readiness_follows_postgres_and_nats_and_sigterm_stops_it() {
+            $crate::service::check_lifecycle($bin, $role).await.unwrap();
+        }
+    };
+}

@@ -3,35 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use testkit::service::{check_lifecycle, check_malformed, check_missing, service_env};
-
-const BIN: &str = env!("CARGO_BIN_EXE_conversation-router");
-
-#[tokio::test]
-async fn each_missing_setting_stops_it_with_one_line_naming_it() {
-    let base = service_env(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-        "nats://127.0.0.1:4222",
-    );
-    for var in [
+testkit::service_contract! {
+    bin: env!("CARGO_BIN_EXE_conversation-router"),
+    role: "josh_conversation_router",
+    missing: [
         "DATABASE_URL",
         "NATS_URL",
         "PUBLIC_BASE_URL",
         "JOSH_ENCRYPTION_KEYS",
         "JOSH_ACTIVE_KEY_VERSION",
         "JOSH_PHONE_PEPPER",
-    ] {
-        check_missing(BIN, &base, var).await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn each_malformed_setting_stops_it_with_one_line_naming_it() {
-    let base = service_env(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-        "nats://127.0.0.1:4222",
-    );
-    for (var, value) in [
+    ],
+    malformed: [
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),
@@ -41,14 +24,5 @@ async fn each_malformed_setting_stops_it_with_one_line_naming_it() {
         ("GRPC_ADDR", "9082"),
         ("BILLING_GRPC_URL", "billing:9084"),
         ("JOSH_PHONE_PEPPER", "short"),
-    ] {
-        check_malformed(BIN, &base, var, value).await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn readiness_follows_postgres_and_nats_and_sigterm_stops_it() {
-    check_lifecycle(BIN, "josh_conversation_router")
-        .await
-        .unwrap();
+    ],
 }

@@ -3,17 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use testkit::service::{check_lifecycle, check_malformed, check_missing, service_env};
-
-const BIN: &str = env!("CARGO_BIN_EXE_outbound-sender");
-
-#[tokio::test]
-async fn each_missing_setting_stops_it_with_one_line_naming_it() {
-    let base = service_env(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-        "nats://127.0.0.1:4222",
-    );
-    for var in [
+testkit::service_contract! {
+    bin: env!("CARGO_BIN_EXE_outbound-sender"),
+    role: "josh_outbound_sender",
+    missing: [
         "DATABASE_URL",
         "NATS_URL",
         "PUBLIC_BASE_URL",
@@ -22,18 +15,8 @@ async fn each_missing_setting_stops_it_with_one_line_naming_it() {
         "TWILIO_FROM_NUMBER",
         "JOSH_ENCRYPTION_KEYS",
         "JOSH_ACTIVE_KEY_VERSION",
-    ] {
-        check_missing(BIN, &base, var).await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn each_malformed_setting_stops_it_with_one_line_naming_it() {
-    let base = service_env(
-        "postgres://postgres@127.0.0.1:5432/postgres",
-        "nats://127.0.0.1:4222",
-    );
-    for (var, value) in [
+    ],
+    malformed: [
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),
@@ -43,12 +26,5 @@ async fn each_malformed_setting_stops_it_with_one_line_naming_it() {
         ("TWILIO_FROM_NUMBER", "5550006"),
         ("TWILIO_API_BASE", "api.twilio.com"),
         ("TWILIO_MESSAGING_SERVICE_SID", "MGnope"),
-    ] {
-        check_malformed(BIN, &base, var, value).await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn readiness_follows_postgres_and_nats_and_sigterm_stops_it() {
-    check_lifecycle(BIN, "josh_outbound_sender").await.unwrap();
+    ],
 }
