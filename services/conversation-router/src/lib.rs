@@ -4,6 +4,7 @@
 //! [`Service::run_until_stopped`].
 
 mod config;
+pub mod text;
 
 use std::net::SocketAddr;
 
