@@ -4,6 +4,7 @@
 //! [`Service::run_until_stopped`].
 
 mod config;
+pub mod copy;
 pub mod text;
 
 use std::net::SocketAddr;

@@ -5,4 +5,5 @@
 pub mod answers;
 pub mod keywords;
 pub mod normalize;
+pub mod registration;
 pub mod safety;

@@ -1,0 +1,160 @@
+//! Everything JOSH says, in one place (product-rules §10): one question per text, 1–3 short
+//! sentences, plain and warm, one SMS segment where it can be. Tests hold every text to its
+//! segment budget and to the list of things JOSH never says.
+
+/// Who we are and how to get help (HELP / INFO). Carrier-required wording included.
+pub const HELP: &str = "JOSH helps you make friends nearby by text. Support: help@josh.example. \
+Msg&data rates may apply. Reply STOP to opt out.";
+
+/// The one confirmation after an opt-out; nothing follows it until START.
+pub const OPT_OUT_CONFIRMATION: &str =
+    "You're unsubscribed from JOSH and won't get more texts. Reply START to come back.";
+
+/// After START (or YES while opted out).
+pub const OPT_IN_CONFIRMATION: &str =
+    "Welcome back to JOSH! Msg&data rates may apply. Reply HELP for help, STOP to opt out.";
+
+/// The crisis reply: sent at once, never counselling (product-rules §9).
+pub const CRISIS: &str = "If you're in danger or thinking about suicide, call or text 988, text \
+HOME to 741741, or call 911. You're not alone.";
+
+/// A medium-tier safety warning.
+pub const SAFETY_WARNING: &str = "Let's keep JOSH kind. Messages like that can pause your account.";
+
+/// To a held user who texts.
+pub const ACCOUNT_PAUSED: &str = "Your account is paused for review. Reply HELP.";
+
+/// Too many texts in a minute (once per window).
+pub const SLOW_DOWN: &str = "Whoa, that's a lot of texts! Give me a minute to catch up.";
+
+/// A system error; the inbound text is kept and retried.
+pub const SYSTEM_ERROR: &str =
+    "Sorry, something went wrong on my side. Please try again in a minute.";
+
+/// An unknown number texts in: offer to join right here.
+pub const REGISTER_WELCOME: &str = "Hi, I'm JOSH! I help people make friends nearby. Want to join? \
+Reply with your first name to start.";
+
+/// Registration: last name.
+pub fn ask_last_name(first_name: &str) -> String {
+    format!("Nice to meet you, {first_name}! What's your last name?")
+}
+
+/// Registration: birthday.
+pub const ASK_BIRTHDAY: &str = "What's your birthday? (like 5/17/1990)";
+
+/// Registration: a birthday we could not read.
+pub const BIRTHDAY_AGAIN: &str = "Hmm, I couldn't read that date. Try like 5/17/1990.";
+
+/// Registration: under 18.
+pub const UNDER_18: &str = "Sorry, JOSH is for adults 18 and over, so I can't sign you up.";
+
+/// Registration: ZIP code.
+pub const ASK_ZIP: &str = "What's your ZIP code? It tells me which city you're in.";
+
+/// Registration: a ZIP we could not read.
+pub const ZIP_AGAIN: &str = "That doesn't look like a ZIP code. Please send 5 digits, like 94110.";
+
+/// Registration: a name we could not read.
+pub const NAME_AGAIN: &str = "Sorry, I didn't catch that. What name should I use?";
+
+/// Registration: the one consent step (SMS, age, terms, privacy) with links.
+pub fn ask_agree(base_url: &str) -> String {
+    format!(
+        "Last step: reply AGREE to confirm you're 18+, agree to texts from JOSH, the terms \
+({base_url}/terms) and privacy policy ({base_url}/privacy)."
+    )
+}
+
+/// Registration: the region is not open yet.
+pub fn waitlisted(region: &str) -> String {
+    format!(
+        "You're on the list for {region}! JOSH isn't live there yet. I'll text you when we open."
+    )
+}
+
+/// Onboarding opening (product-rules §3).
+pub fn onboarding_opening(first_name: &str) -> String {
+    format!(
+        "Hi {first_name}, welcome to JOSH! I help you meet people nearby in small groups. \
+A few quick questions first."
+    )
+}
+
+/// Paused onboarding.
+pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
+
+/// Unknown input: the options, never silence.
+pub const MENU: &str = "I can help with: LINKUP (plan something), PROFILE, PAUSE, HELP. \
+Or just text me, like \"coffee Saturday morning?\"";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Phrases JOSH never uses (product-rules §10).
+    const NEVER: &[&str] = &[
+        "as an ai",
+        "i understand",
+        "great question",
+        "that's interesting",
+        "fingerprint",
+        "score",
+        "signal",
+        "motive weight",
+        "guarantee",
+    ];
+
+    fn all_texts() -> Vec<(String, usize)> {
+        vec![
+            (HELP.to_owned(), 1),
+            (OPT_OUT_CONFIRMATION.to_owned(), 1),
+            (OPT_IN_CONFIRMATION.to_owned(), 1),
+            (CRISIS.to_owned(), 1),
+            (SAFETY_WARNING.to_owned(), 1),
+            (ACCOUNT_PAUSED.to_owned(), 1),
+            (SLOW_DOWN.to_owned(), 1),
+            (SYSTEM_ERROR.to_owned(), 1),
+            (REGISTER_WELCOME.to_owned(), 1),
+            (ask_last_name("Alexandria"), 1),
+            (ASK_BIRTHDAY.to_owned(), 1),
+            (BIRTHDAY_AGAIN.to_owned(), 1),
+            (UNDER_18.to_owned(), 1),
+            (ASK_ZIP.to_owned(), 1),
+            (ZIP_AGAIN.to_owned(), 1),
+            (NAME_AGAIN.to_owned(), 1),
+            // Two links make the consent text longer: two segments is its budget.
+            (ask_agree("https://josh.example"), 2),
+            (waitlisted("San Francisco — Mission"), 2),
+            (onboarding_opening("Alexandria"), 1),
+            (NO_RUSH.to_owned(), 1),
+            (MENU.to_owned(), 1),
+        ]
+    }
+
+    #[test]
+    fn every_text_fits_its_segment_budget() {
+        for (text, budget) in all_texts() {
+            let count = twilio::segments::count(&text);
+            assert!(count.segments <= budget, "{text:?} costs {count:?}");
+        }
+    }
+
+    #[test]
+    fn no_text_uses_a_banned_phrase() {
+        for (text, _) in all_texts() {
+            let lower = text.to_lowercase();
+            for phrase in NEVER {
+                assert!(!lower.contains(phrase), "{text:?} says {phrase:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn carrier_texts_carry_the_required_words() {
+        assert!(HELP.contains("Msg&data rates may apply"));
+        assert!(HELP.contains("Reply STOP to opt out"));
+        assert!(CRISIS.contains("988") && CRISIS.contains("HOME to 741741"));
+    }
+}
