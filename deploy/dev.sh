@@ -22,9 +22,11 @@ DEV_DB=josh
 READY_SECS="${JOSH_READY_SECS:-60}"
 STOP_SECS="${JOSH_STOP_SECS:-20}"
 
-# The local Twilio and Stripe simulators (they arrive with a later issue) will listen here.
+# The local Twilio simulator (twilio-sim) listens here; the Stripe one (a later issue) will too.
 TWILIO_SIM_BASE="http://127.0.0.1:8091"
 STRIPE_SIM_BASE="http://127.0.0.1:8092"
+# Where the Twilio simulator posts inbound texts: inbound-sms, as its PUBLIC_BASE_URL names it.
+INBOUND_SMS_WEBHOOK="http://127.0.0.1:8081/v1/twilio/sms"
 
 # name | Postgres group role | HTTP port | gRPC port (- for none) | PUBLIC_BASE_URL
 # PUBLIC_BASE_URL is where outsiders reach the URLs a service hands out or verifies: Twilio's
@@ -168,13 +170,112 @@ SQL
 }
 
 # --- Twilio and Stripe simulators ---------------------------------------------------------------
-# >>> SIMULATORS: a later issue adds the local Twilio (SMS) and Stripe simulators. Start them here,
-# >>> listening on $TWILIO_SIM_BASE and $STRIPE_SIM_BASE (the services' TWILIO_API_BASE and
-# >>> STRIPE_API_BASE already point there), stop them in `down`, and list them in the table.
-start_simulators() {
-    josh_warn "the Twilio and Stripe simulators are not part of the stack yet: outbound SMS and Stripe calls will fail"
+# >>> SIMULATORS: local stand-ins for the outside world, started before the services and stopped
+# >>> after them. One row per simulator: name (its binary, pid and log file) | base URL (what the
+# >>> services' *_API_BASE point at) | readiness path answering 200. Each one's settings come from
+# >>> sim_env. To add one (the Stripe simulator): a row here, a case in sim_env, a line in
+# >>> print_table if wanted.
+SIMULATORS=(
+    "twilio-sim|$TWILIO_SIM_BASE|/sim/health"
+)
+
+# Splits one SIMULATORS row into sim_name, sim_base, sim_ready.
+sim_fields() { IFS='|' read -r sim_name sim_base sim_ready <<<"$1"; }
+
+# The settings of simulator $1, one NAME=value per line (secrets come from load_secrets).
+sim_env() {
+    case "$1" in
+    twilio-sim)
+        printf '%s\n' \
+            "TWILIO_ACCOUNT_SID=$TWILIO_ACCOUNT_SID" \
+            "TWILIO_AUTH_TOKEN=$TWILIO_AUTH_TOKEN" \
+            "TWILIO_FROM_NUMBER=$TWILIO_FROM_NUMBER" \
+            "SIM_LISTEN=${TWILIO_SIM_BASE#http://}" \
+            "SIM_INBOUND_WEBHOOK_URL=$INBOUND_SMS_WEBHOOK"
+        ;;
+    *) josh_die "no settings for simulator $1" ;;
+    esac
 }
-stop_simulators() { :; }
+
+# The HTTP status of a simulator's readiness path, or "down".
+sim_ready_code() {
+    local code
+    code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null)" || true
+    [[ -n "$code" && "$code" != 000 ]] || code=down
+    printf '%s' "$code"
+}
+
+start_simulator() {
+    sim_fields "$1"
+    local bin log="$LOG_DIR/$sim_name.log" port="${sim_base##*:}"
+    bin="$(josh_target_dir)/debug/$sim_name"
+    [[ -x "$bin" ]] || josh_die "$bin was not built"
+    if josh_port_open 127.0.0.1 "$port"; then
+        josh_die "port $port is taken by another process; $sim_name cannot start (see: ss -ltnp)"
+    fi
+    local env=(PATH="$PATH" HOME="${HOME:-/tmp}" RUST_LOG="${RUST_LOG:-info}" RUST_BACKTRACE=1)
+    local line
+    while IFS= read -r line; do
+        env+=("$line")
+    done < <(sim_env "$sim_name")
+    printf '\n=== %s: starting %s ===\n' "$(date -u +%FT%TZ)" "$sim_name" >>"$log"
+    # Like start_service: a clean environment and its own session.
+    (
+        while IFS= read -r name; do
+            unset "$name" 2>/dev/null || true
+        done < <(compgen -e)
+        export "${env[@]}"
+        exec setsid nohup "$bin"
+    ) >>"$log" 2>&1 </dev/null &
+    printf '%s\n' "$!" >"$PID_DIR/$sim_name.pid"
+}
+
+# (Re)starts every simulator and waits until each answers its readiness path.
+start_simulators() {
+    stop_simulators || josh_die "cannot restart: a simulator from an earlier 'up' does not stop"
+    local row deadline=$((SECONDS + READY_SECS))
+    for row in "${SIMULATORS[@]}"; do
+        start_simulator "$row"
+    done
+    for row in "${SIMULATORS[@]}"; do
+        sim_fields "$row"
+        until [[ "$(sim_ready_code "$sim_base$sim_ready")" == 200 ]]; do
+            if ! service_pid "$sim_name" >/dev/null; then
+                tail -n 15 "$LOG_DIR/$sim_name.log" | sed 's/^/    /' >&2
+                josh_die "$sim_name exited during start-up (log above: $LOG_DIR/$sim_name.log)"
+            fi
+            ((SECONDS < deadline)) || josh_die "$sim_name is not ready after ${READY_SECS}s (see $LOG_DIR/$sim_name.log)"
+            sleep 0.2
+        done
+        josh_info "$sim_name ready on $sim_base"
+    done
+    josh_warn "the Stripe simulator is not part of the stack yet: Stripe calls will fail"
+}
+
+# SIGTERM every running simulator and wait (bounded) for each to exit.
+stop_simulators() {
+    local row pid rc=0 deadline
+    for row in "${SIMULATORS[@]}"; do
+        sim_fields "$row"
+        if ! pid="$(service_pid "$sim_name")"; then
+            rm -f "$PID_DIR/$sim_name.pid"
+            continue
+        fi
+        kill -TERM "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + STOP_SECS))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+            sleep 0.2
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            josh_warn "$sim_name (pid $pid) still running ${STOP_SECS}s after SIGTERM: kill -KILL $pid"
+            rc=1
+        else
+            rm -f "$PID_DIR/$sim_name.pid"
+            josh_info "stopped: $sim_name"
+        fi
+    done
+    return "$rc"
+}
 # <<< SIMULATORS
 
 # --- services -----------------------------------------------------------------------------------
@@ -261,7 +362,11 @@ print_table() {
             "$([[ "$svc_grpc" == - ]] && printf -- '-' || printf 'http://127.0.0.1:%s' "$svc_grpc")" \
             ".dev/logs/$svc_name.log"
     done
-    printf '%-20s %-7s %-24s\n' twilio-simulator - "$TWILIO_SIM_BASE (later issue)"
+    for row in "${SIMULATORS[@]}"; do
+        sim_fields "$row"
+        pid="$(service_pid "$sim_name" || printf -- '-')"
+        printf '%-20s %-7s %-24s %-22s %s\n' "$sim_name" "$pid" "$sim_base" - ".dev/logs/$sim_name.log"
+    done
     printf '%-20s %-7s %-24s\n' stripe-simulator - "$STRIPE_SIM_BASE (later issue)"
     printf '\nPostgres  %s   (deploy/dev.sh psql)\n' "$(josh_pg_url "$DEV_DB")"
     printf 'NATS      %s\n' "$JOSH_NATS_URL"
@@ -344,7 +449,8 @@ cmd_up() {
         josh_die "the stack is not ready (deploy/dev.sh down stops what started)"
     fi
     print_table
-    josh_info "JOSH is up ($((SECONDS - started))s). Texting JOSH from a terminal arrives with the SMS simulator."
+    josh_info "JOSH is up ($((SECONDS - started))s). Text it from a terminal as a simulated phone:"
+    josh_info "  cargo run -q -p joshctl -- phone +15555550100    (Ctrl-D quits)"
 }
 
 cmd_down() {
@@ -362,6 +468,13 @@ cmd_status() {
         code="$(readyz_code "$svc_http")"
         [[ "$code" == 200 ]] || rc=1
         printf '%-20s %-8s %-6s %s\n' "$svc_name" "$pid" "$code" "$body"
+    done
+    for row in "${SIMULATORS[@]}"; do
+        sim_fields "$row"
+        pid="$(service_pid "$sim_name" || printf -- '-')"
+        code="$(sim_ready_code "$sim_base$sim_ready")"
+        [[ "$code" == 200 ]] || rc=1
+        printf '%-20s %-8s %-6s %s\n' "$sim_name" "$pid" "$code" "$sim_base$sim_ready"
     done
     return "$rc"
 }

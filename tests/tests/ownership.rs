@@ -12,7 +12,8 @@ use testkit::TestDb;
 const ALL: &str = "DELETE,INSERT,SELECT,UPDATE";
 
 /// design.md's ownership table, plus the product-rules additions (suppressions, pending SMS
-/// registrations, match runs, safety keyword rules): (role, owned tables, read-only tables).
+/// registrations, match runs, safety keyword rules) and outbound-sender's paused senders:
+/// (role, owned tables, read-only tables).
 const MATRIX: &[(&str, &[&str], &[&str])] = &[
     (
         "josh_inbound_sms",
@@ -36,6 +37,8 @@ const MATRIX: &[(&str, &[&str], &[&str])] = &[
             "user_strikes",
             "magic_links",
             "sms_registrations",
+            "phone_opt_outs",
+            "inbound_rate_windows",
         ],
         &[
             "linkups",
@@ -79,7 +82,12 @@ const MATRIX: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "josh_outbound_sender",
-        &["sms_outbound_jobs", "sms_messages", "sms_suppressions"],
+        &[
+            "sms_outbound_jobs",
+            "sms_messages",
+            "sms_suppressions",
+            "sms_sender_pauses",
+        ],
         &["users", "regions"],
     ),
 ];

@@ -75,6 +75,28 @@ impl<H: Handler> ConsumerRunner<H> {
     }
 }
 
+/// Delivers one envelope to `handler` as `consumer` would: in one transaction, claim the event
+/// in the inbox (a duplicate is skipped), handle it, commit. The consumer runner uses this for
+/// every delivery; tests use it to drive a handler without a broker.
+///
+/// # Errors
+/// The handler's error, or a retryable one when the database fails; nothing is committed then.
+pub async fn deliver<H: Handler>(
+    pool: &PgPool,
+    consumer: &str,
+    handler: &H,
+    envelope: &Envelope,
+) -> Result<Outcome, HandlerError> {
+    let mut tx = pool.begin().await?;
+    if !inbox::claim(&mut tx, consumer, envelope).await? {
+        tx.commit().await?;
+        return Ok(Outcome::Duplicate);
+    }
+    handler.handle(&mut tx, envelope).await?;
+    tx.commit().await?;
+    Ok(Outcome::Handled)
+}
+
 struct Worker<H> {
     js: jetstream::Context,
     pool: PgPool,
@@ -202,14 +224,13 @@ impl<H: Handler> Worker<H> {
     }
 
     async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandlerError> {
-        let mut tx = self.pool.begin().await?;
-        if !inbox::claim(&mut tx, self.spec.consumer, envelope).await? {
-            tx.commit().await?;
-            return Ok(Outcome::Duplicate);
-        }
-        self.handler.handle(&mut tx, envelope).await?;
-        tx.commit().await?;
-        Ok(Outcome::Handled)
+        deliver(
+            &self.pool,
+            self.spec.consumer,
+            self.handler.as_ref(),
+            envelope,
+        )
+        .await
     }
 
     async fn dead_letter(

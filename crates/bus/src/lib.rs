@@ -16,7 +16,7 @@ mod service;
 pub mod subjects;
 pub mod topology;
 
-pub use consumer::{ConsumerRunner, Outcome};
+pub use consumer::{ConsumerRunner, Outcome, deliver};
 pub use error::BusError;
 pub use inbox::{Handler, HandlerError};
 pub use relay::{BatchReport, Relay};

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::relay::ErrorChain;
-use crate::{Relay, ensure_streams};
+use crate::{ConsumerRunner, ConsumerSpec, Handler, Relay, ensure_streams};
 
 /// A service's part of the bus: ensures the streams (retrying while NATS is unreachable), then
 /// publishes the service's outbox until shutdown. Consumers are added with
@@ -43,12 +43,34 @@ impl ServiceBus {
 
     /// Ensures the topology, then relays the outbox until `shutdown` fires.
     pub async fn run(self, shutdown: CancellationToken) {
+        if !self.await_streams(&shutdown).await {
+            return;
+        }
+        Relay::new(self.pool, self.js, self.producer)
+            .run(shutdown)
+            .await;
+    }
+
+    /// Runs `handler` over `spec` until `shutdown` fires, first waiting (with backoff) until the
+    /// streams and durable consumers can be created, so a service may start while NATS is down.
+    pub async fn consume<H: Handler + Clone>(
+        &self,
+        spec: ConsumerSpec,
+        handler: H,
+        shutdown: CancellationToken,
+    ) {
         let mut pause = Duration::from_millis(200);
-        loop {
-            match ensure_streams(&self.js, self.replicas).await {
-                Ok(()) => break,
+        while self.await_streams(&shutdown).await {
+            let runner = ConsumerRunner::new(
+                self.js.clone(),
+                self.pool.clone(),
+                spec.clone(),
+                handler.clone(),
+            );
+            match runner.run(shutdown.clone()).await {
+                Ok(()) => return,
                 Err(error) => {
-                    tracing::warn!(producer = self.producer, error = %ErrorChain(&error), "cannot ensure streams yet; retrying");
+                    tracing::warn!(consumer = spec.consumer, error = %ErrorChain(&error), "cannot start consumer yet; retrying");
                 }
             }
             tokio::select! {
@@ -57,8 +79,23 @@ impl ServiceBus {
             }
             pause = (pause * 2).min(Duration::from_secs(10));
         }
-        Relay::new(self.pool, self.js, self.producer)
-            .run(shutdown)
-            .await;
+    }
+
+    /// Ensures the streams, retrying until they exist; false if `shutdown` fired first.
+    async fn await_streams(&self, shutdown: &CancellationToken) -> bool {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match ensure_streams(&self.js, self.replicas).await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::warn!(producer = self.producer, error = %ErrorChain(&error), "cannot ensure streams yet; retrying");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return false,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
     }
 }

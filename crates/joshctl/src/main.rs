@@ -6,12 +6,15 @@
 //! - `joshctl schema-snapshot`: print the live schema in the expected-schema format (to refresh
 //!   `crates/schema/expected_schema.txt` after writing a migration).
 //! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
+//! - `joshctl phone +15555550100 [--to JOSH] [--sim URL]`: text JOSH from a terminal through the
+//!   local Twilio simulator, and see the replies.
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
 use std::process::ExitCode;
 
 mod dlq;
+mod phone;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -23,7 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 #[command(
     name = "joshctl",
     version,
-    about = "Operate JOSH: migrations and schema checks"
+    about = "Operate JOSH: migrations, schema checks, dead letters, a simulated phone"
 )]
 struct Cli {
     /// Postgres URL (as a role allowed to run migrations for `migrate`).
@@ -52,6 +55,8 @@ enum Command {
     /// Dead letters: messages a consumer gave up on.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Text JOSH from a terminal as a simulated phone (through the local Twilio simulator).
+    Phone(phone::PhoneArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let schema_command = match cli.command {
         Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
+        Command::Phone(args) => return phone::run(args).await,
         Command::Migrate => SchemaCommand::Migrate,
         Command::VerifySchema => SchemaCommand::Verify,
         Command::SchemaSnapshot => SchemaCommand::Snapshot,

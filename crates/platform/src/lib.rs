@@ -10,6 +10,7 @@
 //! - [`host`]: the HTTP listener with `/healthz`, `/readyz` and `/metrics`, Postgres and NATS
 //!   connections, graceful shutdown.
 
+pub mod clock;
 pub mod config;
 mod entry;
 pub mod health;

@@ -7,7 +7,9 @@
 //! - [`errors`]: what JOSH does about each Twilio error code.
 //! - [`segments`]: how many SMS segments a body costs (GSM-7 or UCS-2).
 
+pub mod client;
 pub mod errors;
 pub mod segments;
 pub mod signature;
 pub mod status;
+pub mod webhook;

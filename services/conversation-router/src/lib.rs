@@ -5,12 +5,22 @@
 
 mod config;
 pub mod copy;
+pub mod error;
+mod events;
+pub mod inbound;
+pub mod pipeline;
+mod registration;
+pub mod replies;
+mod screening;
+pub mod store;
 pub mod text;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
-use bus::ServiceBus;
+use bus::{ConsumerSpec, ServiceBus};
+use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -19,11 +29,41 @@ pub use config::Config;
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "conversation-router";
 
+/// What the router's use cases share.
+#[derive(Debug)]
+pub struct Context {
+    /// Decrypts inbound bodies, encrypts replies.
+    pub keyring: crypto::Keyring,
+    /// Every time decision reads this clock.
+    pub clock: SharedClock,
+    /// The base of links sent by SMS.
+    pub public_base_url: String,
+}
+
+impl Context {
+    /// The context for `config`, reading `clock`.
+    pub fn new(config: Config, clock: SharedClock) -> Self {
+        Self {
+            keyring: config.keyring,
+            clock,
+            public_base_url: config.public_base_url,
+        }
+    }
+}
+
+/// The router's consumer of inbound texts: ordered per phone.
+pub fn inbound_consumer() -> ConsumerSpec {
+    let received = proto::catalog::by_type_name("sms.received")
+        .unwrap_or_else(|| unreachable!("sms.received is in the payload catalog"));
+    ConsumerSpec::ordered(SERVICE, received)
+}
+
 /// A built, not yet running, conversation-router.
 #[derive(Debug)]
 pub struct Service {
     host: ServiceHost,
-    config: Config,
+    ctx: Arc<Context>,
+    replicas: usize,
 }
 
 impl Service {
@@ -33,8 +73,21 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock` (tests and the demo move time).
+    ///
+    /// # Errors
+    /// [`HostError`] when the listener cannot bind.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        let replicas = config.common.nats_stream_replicas;
+        Ok(Self {
+            host,
+            ctx: Arc::new(Context::new(config, clock)),
+            replicas,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -42,8 +95,8 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// Serves HTTP, consumes inbound texts and relays this service's outbox until `shutdown`
+    /// fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
@@ -52,11 +105,17 @@ impl Service {
             self.host.nats().clone(),
             self.host.pool().clone(),
             SERVICE,
-            self.config.common.nats_stream_replicas,
+            self.replicas,
         );
+        let handler = inbound::InboundHandler::new(self.ctx.clone());
+        let consumer = {
+            let (bus, shutdown) = (bus.clone(), shutdown.clone());
+            tokio::spawn(async move { bus.consume(inbound_consumer(), handler, shutdown).await })
+        };
         let relay = tokio::spawn(bus.run(shutdown.clone()));
         let served = self.host.serve(Router::new(), shutdown).await;
-        // The relay stops on the same token; wait so no batch is cut off mid-commit.
+        // Both stop on the same token; wait so no transaction is cut off mid-commit.
+        let _ = consumer.await;
         let _ = relay.await;
         served
     }

@@ -1,6 +1,7 @@
 //! outbound-sender's settings, read from the environment and validated at start.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use platform::config::{self, CommonConfig, ConfigError, Env};
 use secrecy::SecretString;
@@ -24,6 +25,85 @@ pub struct Config {
     pub twilio_sender: config::TwilioSender,
     /// `JOSH_ENCRYPTION_KEYS` / `JOSH_ACTIVE_KEY_VERSION`: encrypts queued bodies at rest.
     pub keyring: crypto::Keyring,
+    /// `JOSH_PHONE_PEPPER`: hashes recipients for the suppression list.
+    pub phone_pepper: crypto::PhonePepper,
+    /// The sending engine's tunables (`OUTBOUND_*`).
+    pub tuning: Tuning,
+}
+
+/// How fast and how persistently the sender works.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// `OUTBOUND_SENDER_MPS`: segments per second per sender (default 1, a US long code).
+    pub segments_per_second: f64,
+    /// `OUTBOUND_MAX_ATTEMPTS`: tries before a retryable failure becomes final (default 6).
+    pub max_attempts: u32,
+    /// `OUTBOUND_WORKERS`: jobs sent concurrently (default 2; the rate limit is shared).
+    pub workers: usize,
+    /// `OUTBOUND_RECONCILE_INTERVAL_SECS`: how often stuck statuses are checked (default 300).
+    pub reconcile_interval: Duration,
+    /// `OUTBOUND_RECONCILE_AFTER_SECS`: a status unchanged this long is asked for (default 900).
+    pub reconcile_after: Duration,
+    /// `TWILIO_TIMEOUT_SECS`: per-request timeout of the Messages API (default 15).
+    pub twilio_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            segments_per_second: 1.0,
+            max_attempts: 6,
+            workers: 2,
+            reconcile_interval: Duration::from_secs(300),
+            reconcile_after: Duration::from_secs(900),
+            twilio_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Tuning {
+    /// Reads the `OUTBOUND_*` and `TWILIO_TIMEOUT_SECS` settings, each defaulted when unset.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming a malformed variable.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let secs = |var: &str, default: Duration, max: u64| {
+            env.parsed_or(var, default, |v| match v.parse::<u64>() {
+                Ok(n @ 1..) if n <= max => Ok(Duration::from_secs(n)),
+                _ => Err(format!("expected whole seconds from 1 to {max}")),
+            })
+        };
+        Ok(Self {
+            segments_per_second: env.parsed_or(
+                "OUTBOUND_SENDER_MPS",
+                d.segments_per_second,
+                |v| match v.parse::<f64>() {
+                    Ok(n) if n.is_finite() && n > 0.0 && n <= 10_000.0 => Ok(n),
+                    _ => Err("expected segments per second, a number above 0 and up to 10000"),
+                },
+            )?,
+            max_attempts: env.parsed_or("OUTBOUND_MAX_ATTEMPTS", d.max_attempts, |v| match v
+                .parse::<u32>()
+            {
+                Ok(n @ 1..=100) => Ok(n),
+                _ => Err("expected a whole number from 1 to 100"),
+            })?,
+            workers: env.parsed_or("OUTBOUND_WORKERS", d.workers, |v| {
+                match v.parse::<usize>() {
+                    Ok(n @ 1..=64) => Ok(n),
+                    _ => Err("expected a whole number from 1 to 64"),
+                }
+            })?,
+            reconcile_interval: secs(
+                "OUTBOUND_RECONCILE_INTERVAL_SECS",
+                d.reconcile_interval,
+                86_400,
+            )?,
+            reconcile_after: secs("OUTBOUND_RECONCILE_AFTER_SECS", d.reconcile_after, 86_400)?,
+            twilio_timeout: secs("TWILIO_TIMEOUT_SECS", d.twilio_timeout, 120)?,
+        })
+    }
 }
 
 impl Config {
@@ -41,6 +121,42 @@ impl Config {
             twilio_api_base: env.base_url_or("TWILIO_API_BASE", "https://api.twilio.com")?,
             twilio_sender: config::twilio_sender(env)?,
             keyring: config::keyring(env)?,
+            phone_pepper: config::phone_pepper(env)?,
+            tuning: Tuning::from_env(env)?,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuning_defaults_and_overrides() {
+        assert_eq!(
+            Tuning::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+            Tuning::default()
+        );
+        let env = Env::from_pairs([
+            ("OUTBOUND_SENDER_MPS", "2.5"),
+            ("OUTBOUND_MAX_ATTEMPTS", "3"),
+        ]);
+        let tuning = Tuning::from_env(&env).unwrap();
+        assert!((tuning.segments_per_second - 2.5).abs() < f64::EPSILON);
+        assert_eq!(tuning.max_attempts, 3);
+    }
+
+    #[test]
+    fn malformed_tuning_names_the_variable() {
+        for (var, value) in [
+            ("OUTBOUND_SENDER_MPS", "0"),
+            ("OUTBOUND_SENDER_MPS", "fast"),
+            ("OUTBOUND_MAX_ATTEMPTS", "0"),
+            ("OUTBOUND_RECONCILE_INTERVAL_SECS", "-1"),
+        ] {
+            let error = Tuning::from_env(&Env::from_pairs([(var, value)])).unwrap_err();
+            assert_eq!(error.var, var);
+        }
     }
 }

@@ -1,27 +1,66 @@
-//! Sends every SMS: job-backed and idempotent, suppression and quiet hours first, through Twilio's Messages API with per-sender rate limits and retries.
+//! Sends every SMS: job-backed and idempotent, suppression and quiet hours first, through
+//! Twilio's Messages API with per-sender rate limits and retries.
 //!
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
+//!
+//! - [`intake`]: `outbound.send_sms` → one `sms_outbound_jobs` row per idempotency key
+//!   (suppressed at once for opted-out or unusable numbers; quiet hours set its `run_at`).
+//! - [`send`](Outbound::run_workers): workers claim due jobs under a lease, wait for the
+//!   sender's token bucket ([`rate`]), call Twilio and record the outcome in one transaction.
+//! - [`status`]: forward-only statuses from callbacks and reconciliation; carrier errors
+//!   suppress numbers or pause the sender.
+//! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
+//! - [`clock`]: every time decision reads one injectable clock.
 
+pub mod clock;
 mod config;
+mod engine;
+pub mod error;
+mod events;
+pub mod intake;
+pub mod optout;
+mod purpose;
+pub mod quiet;
+pub mod rate;
+mod send;
+mod settle;
+pub mod status;
+mod store;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use bus::ServiceBus;
+use platform::config::TwilioSender;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
+use twilio::client::{MessagesClient, Sender};
 
-pub use config::Config;
+pub use config::{Config, Tuning};
+pub use engine::{JOBS_CHANNEL, Outbound, Parts, Settings};
 
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "outbound-sender";
+
+/// Errors starting the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The listener or connections could not be set up.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The Twilio client could not be built.
+    #[error("the Twilio client could not be built")]
+    Twilio(#[from] twilio::client::ApiError),
+}
 
 /// A built, not yet running, outbound-sender.
 #[derive(Debug)]
 pub struct Service {
     host: ServiceHost,
-    config: Config,
+    outbound: Outbound,
+    replicas: usize,
 }
 
 impl Service {
@@ -29,10 +68,33 @@ impl Service {
     /// `/readyz` reports them until they are reachable.
     ///
     /// # Errors
-    /// [`HostError`] when the listener cannot bind.
-    pub async fn build(config: Config) -> Result<Self, HostError> {
+    /// [`ServiceError`] when the listener cannot bind or the Twilio client cannot be built.
+    pub async fn build(config: Config) -> Result<Self, ServiceError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        let client = MessagesClient::new(
+            &config.twilio_api_base,
+            &config.twilio_account_sid,
+            config.twilio_auth_token.clone(),
+            config.tuning.twilio_timeout,
+        )?;
+        let sender = match &config.twilio_sender {
+            TwilioSender::From(number) => Sender::From(number.clone()),
+            TwilioSender::MessagingService(sid) => Sender::MessagingService(sid.clone()),
+        };
+        let settings = Settings::new(sender, &config.public_base_url, &config.tuning);
+        let outbound = Outbound::new(Parts {
+            pool: host.pool().clone(),
+            keyring: config.keyring,
+            pepper: config.phone_pepper,
+            client,
+            clock: Arc::new(clock::SystemClock),
+            settings,
+        });
+        Ok(Self {
+            host,
+            outbound,
+            replicas: config.common.nats_stream_replicas,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -40,8 +102,8 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// Serves HTTP, relays the outbox, consumes commands and statuses, sends and reconciles
+    /// until `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
@@ -50,11 +112,14 @@ impl Service {
             self.host.nats().clone(),
             self.host.pool().clone(),
             SERVICE,
-            self.config.common.nats_stream_replicas,
+            self.replicas,
         );
+        let js = bus.jetstream().clone();
         let relay = tokio::spawn(bus.run(shutdown.clone()));
+        let engine = tokio::spawn(self.outbound.run(js, shutdown.clone()));
         let served = self.host.serve(Router::new(), shutdown).await;
-        // The relay stops on the same token; wait so no batch is cut off mid-commit.
+        // Everything stops on the same token; wait so no send or batch is cut off mid-commit.
+        let _ = engine.await;
         let _ = relay.await;
         served
     }

@@ -1,0 +1,162 @@
+//! The inbound pipeline (product-rules §1), in order: carrier keywords, rate limit, safety
+//! phrases, then registration for unknown numbers or the conversation for users. Each step may
+//! end processing; whatever it decides is written in the caller's transaction.
+
+use proto::Envelope;
+use proto::v1::{OptInSource, OptOutSource, SmsPurpose, UserOptedIn, UserOptedOut};
+use sqlx::PgConnection;
+
+use crate::Context;
+use crate::copy;
+use crate::error::RouterError;
+use crate::events;
+use crate::registration;
+use crate::replies::Reply;
+use crate::screening;
+use crate::store::identity::{self, User};
+use crate::store::optouts::{self, RateDecision};
+use crate::text::keywords::{CarrierCommand, carrier_command};
+
+/// Inbound texts a phone may send per minute before JOSH asks it to slow down.
+pub const RATE_LIMIT_PER_MINUTE: i32 = 10;
+
+/// One decrypted inbound text.
+#[derive(Debug)]
+pub struct Inbound<'a> {
+    /// The envelope it arrived in (for correlation and causation).
+    pub envelope: &'a Envelope,
+    /// Twilio's MessageSid.
+    pub message_sid: &'a str,
+    /// Sender, E.164.
+    pub phone_e164: &'a str,
+    /// Keyed hash of the sender.
+    pub phone_hash: &'a str,
+    /// The text (never logged).
+    pub text: &'a str,
+}
+
+/// Runs the pipeline for one text and returns the replies to send.
+///
+/// # Errors
+/// [`RouterError`] when the database or the outbox fails; the transaction is then rolled back
+/// and the text redelivered.
+#[tracing::instrument(skip_all, fields(message_sid = msg.message_sid))]
+pub async fn run(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+) -> Result<(Option<User>, Vec<Reply>), RouterError> {
+    let user = identity::user_by_phone_hash(tx, msg.phone_hash).await?;
+    let opted_out = optouts::is_opted_out(tx, msg.phone_hash).await?;
+    if let Some(command) = carrier_command(msg.text, opted_out) {
+        let replies = carrier(tx, ctx, msg, user.as_ref(), command, opted_out).await?;
+        return Ok((user, replies));
+    }
+    if opted_out {
+        // Opt-out wins over everything but the one confirmation.
+        tracing::info!("text from an opted-out phone ignored");
+        return Ok((user, Vec::new()));
+    }
+    match optouts::count_inbound(tx, msg.phone_hash, ctx.clock.now(), RATE_LIMIT_PER_MINUTE).await?
+    {
+        RateDecision::Allow => {}
+        RateDecision::WarnOnce => return Ok((user, vec![Reply::say(copy::SLOW_DOWN)])),
+        RateDecision::Drop => return Ok((user, Vec::new())),
+    }
+    if let Some(replies) = screening::screen(tx, ctx, msg, user.as_ref()).await? {
+        return Ok((user, replies));
+    }
+    let replies = match &user {
+        None => registration::step(tx, ctx, msg).await?,
+        Some(user) => converse(tx, ctx, user).await?,
+    };
+    Ok((user, replies))
+}
+
+async fn carrier(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: Option<&User>,
+    command: CarrierCommand,
+    opted_out: bool,
+) -> Result<Vec<Reply>, RouterError> {
+    let now = ctx.clock.now();
+    let user_id = user.map(|u| u.id);
+    match command {
+        CarrierCommand::OptOut => {
+            let whole_word = crate::text::keywords::OPT_OUT_WORDS
+                .contains(&msg.text.trim().to_lowercase().as_str());
+            let (source, label) = if whole_word {
+                (OptOutSource::Keyword, "keyword")
+            } else {
+                (OptOutSource::PlainLanguage, "plain_language")
+            };
+            if !optouts::opt_out(tx, msg.phone_hash, user_id, label, now).await? {
+                return Ok(Vec::new()); // exactly one confirmation, then silence
+            }
+            let fact = UserOptedOut {
+                user_id: user_id.map(|u| u.to_string()).unwrap_or_default(),
+                phone_hash: msg.phone_hash.to_owned(),
+                source: source.into(),
+                message_sid: msg.message_sid.to_owned(),
+                opted_out_at: Some(proto::timestamp::to_timestamp(now)),
+            };
+            events::publish(
+                tx,
+                msg.envelope,
+                fact,
+                format!("opted_out:{}", msg.message_sid),
+                msg.phone_hash,
+            )
+            .await?;
+            Ok(vec![Reply::with_purpose(
+                copy::OPT_OUT_CONFIRMATION,
+                SmsPurpose::OptOutConfirmation,
+            )])
+        }
+        CarrierCommand::OptIn => {
+            if optouts::opt_in(tx, msg.phone_hash, now).await? {
+                let source = if opted_out && msg.text.trim().eq_ignore_ascii_case("yes") {
+                    OptInSource::YesAfterStop
+                } else {
+                    OptInSource::Keyword
+                };
+                let fact = UserOptedIn {
+                    user_id: user_id.map(|u| u.to_string()).unwrap_or_default(),
+                    phone_hash: msg.phone_hash.to_owned(),
+                    source: source.into(),
+                    message_sid: msg.message_sid.to_owned(),
+                    opted_in_at: Some(proto::timestamp::to_timestamp(now)),
+                };
+                events::publish(
+                    tx,
+                    msg.envelope,
+                    fact,
+                    format!("opted_in:{}", msg.message_sid),
+                    msg.phone_hash,
+                )
+                .await?;
+            }
+            Ok(vec![Reply::with_purpose(
+                copy::OPT_IN_CONFIRMATION,
+                SmsPurpose::Help,
+            )])
+        }
+        CarrierCommand::Help => Ok(vec![Reply::with_purpose(copy::HELP, SmsPurpose::Help)]),
+    }
+}
+
+/// A registered user's text. Interview, LinkUp and invite dialogs plug in here (issue 5 goes on);
+/// until then a held account hears it is paused and everyone else gets the menu, never silence.
+async fn converse(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    user: &User,
+) -> Result<Vec<Reply>, RouterError> {
+    let hold = crate::store::safety::hold_state(tx, user.id, ctx.clock.now()).await?;
+    if hold == "hard_hold" {
+        return Ok(vec![Reply::say(copy::ACCOUNT_PAUSED)]);
+    }
+    Ok(vec![Reply::say(copy::MENU)])
+}

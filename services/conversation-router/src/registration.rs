@@ -1,0 +1,193 @@
+//! Registration over SMS (product-rules §2): an unknown number is offered to join right there —
+//! first name, last name, birthday (18+), ZIP, then one AGREE step for the consents — and ends
+//! in the same state as the web path: a verified user whose ZIP picks the region; an open
+//! region starts the interview, a waitlisted or closed one puts them on its list.
+
+use proto::v1::{Channel, UserRegistered, UserState, UserVerified};
+use sqlx::PgConnection;
+
+use crate::Context;
+use crate::copy;
+use crate::error::RouterError;
+use crate::events;
+use crate::pipeline::Inbound;
+use crate::replies::Reply;
+use crate::store::identity::{self, NewUser};
+use crate::store::registrations::{self, Answer, Registration};
+use crate::text::registration::{self as parse, RegistrationError};
+
+/// The reply to a text from an unknown number.
+///
+/// # Errors
+/// [`RouterError`] when the database or the outbox fails.
+#[tracing::instrument(skip_all)]
+pub async fn step(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+) -> Result<Vec<Reply>, RouterError> {
+    let now = ctx.clock.now();
+    let Some(reg) = registrations::open_for(tx, msg.phone_hash, now).await? else {
+        registrations::start(tx, msg.phone_hash, msg.phone_e164, now).await?;
+        return Ok(vec![Reply::say(copy::REGISTER_WELCOME)]);
+    };
+    let reply = match reg.step.as_str() {
+        "first_name" => match parse::name(msg.text) {
+            Ok(first) => {
+                let reply = copy::ask_last_name(&first);
+                registrations::answer(tx, reg.id, &Answer::FirstName(first)).await?;
+                reply
+            }
+            Err(_) => copy::NAME_AGAIN.to_owned(),
+        },
+        "last_name" => match parse::name(msg.text) {
+            Ok(last) => {
+                registrations::answer(tx, reg.id, &Answer::LastName(last)).await?;
+                copy::ASK_BIRTHDAY.to_owned()
+            }
+            Err(_) => copy::NAME_AGAIN.to_owned(),
+        },
+        "birthday" => match parse::birthday(msg.text, now.date()) {
+            Ok(date) => {
+                registrations::answer(tx, reg.id, &Answer::Birthday(date)).await?;
+                copy::ASK_ZIP.to_owned()
+            }
+            Err(RegistrationError::Underage) => {
+                registrations::discard(tx, reg.id).await?;
+                copy::UNDER_18.to_owned()
+            }
+            Err(_) => copy::BIRTHDAY_AGAIN.to_owned(),
+        },
+        "zip" => match parse::zip(msg.text) {
+            Ok(zip) => {
+                registrations::answer(tx, reg.id, &Answer::Zip(zip)).await?;
+                copy::ask_agree(&ctx.public_base_url)
+            }
+            Err(_) => copy::ZIP_AGAIN.to_owned(),
+        },
+        _ if parse::agrees(msg.text) => return finish(tx, ctx, msg, &reg).await,
+        _ => copy::ask_agree(&ctx.public_base_url),
+    };
+    Ok(vec![Reply::say(reply)])
+}
+
+/// The AGREE step: create the verified user, place them in their region, start the interview
+/// or the waitlist.
+async fn finish(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    reg: &Registration,
+) -> Result<Vec<Reply>, RouterError> {
+    let now = ctx.clock.now();
+    let (Some(first), Some(last), Some(birthday), Some(zip)) =
+        (&reg.first_name, &reg.last_name, reg.birthday, &reg.zip_code)
+    else {
+        // A registration cannot reach AGREE without its answers; start over rather than guess.
+        registrations::start(tx, msg.phone_hash, msg.phone_e164, now).await?;
+        return Ok(vec![Reply::say(copy::REGISTER_WELCOME)]);
+    };
+    let region = identity::region_by_zip(tx, zip).await?;
+    let user_id = identity::create_verified_user(
+        tx,
+        &NewUser {
+            phone_e164: msg.phone_e164,
+            phone_hash: msg.phone_hash,
+            first_name: first,
+            last_name: last,
+            birthday,
+            zip_code: zip,
+            region_id: region.as_ref().map(|r| r.id),
+            consented_at: now,
+        },
+    )
+    .await?;
+    registrations::complete(tx, reg.id, user_id, now).await?;
+    let open = region.as_ref().is_some_and(|r| r.state == "open");
+    let reply = if let Some(region) = &region {
+        identity::add_membership(
+            tx,
+            user_id,
+            region.id,
+            if open { "active" } else { "waitlisted" },
+        )
+        .await?;
+        if open {
+            identity::set_user_state(tx, user_id, "interviewing").await?;
+            identity::start_conversation(tx, user_id, "interviewing", "onboarding:opening").await?;
+            copy::onboarding_opening(first)
+        } else {
+            identity::start_conversation(tx, user_id, "idle", "waitlisted").await?;
+            copy::waitlisted(&region.display_name)
+        }
+    } else {
+        identity::start_conversation(tx, user_id, "idle", "no_region").await?;
+        copy::waitlisted("your area")
+    };
+    let correlation = uuid::Uuid::parse_str(&msg.envelope.correlation_id).ok();
+    let to = if open { "interviewing" } else { "verified" };
+    let key = format!("user:{user_id}:registered");
+    identity::record_transition(
+        tx,
+        "user",
+        user_id,
+        "registered",
+        (None, Some(to)),
+        &key,
+        correlation,
+    )
+    .await?;
+    publish_registration(tx, msg, user_id, region.as_ref().map(|r| r.id), open, now).await?;
+    Ok(vec![Reply::say(reply)])
+}
+
+async fn publish_registration(
+    tx: &mut PgConnection,
+    msg: &Inbound<'_>,
+    user_id: uuid::Uuid,
+    region_id: Option<uuid::Uuid>,
+    open: bool,
+    now: time::OffsetDateTime,
+) -> Result<(), RouterError> {
+    let state = if open {
+        UserState::Interviewing
+    } else {
+        UserState::Verified
+    };
+    let at = Some(proto::timestamp::to_timestamp(now));
+    let region_id = region_id.map(|r| r.to_string()).unwrap_or_default();
+    let registered = UserRegistered {
+        user_id: user_id.to_string(),
+        phone_hash: msg.phone_hash.to_owned(),
+        region_id: region_id.clone(),
+        channel: Channel::Sms.into(),
+        waitlisted: !open,
+        state: state.into(),
+        registered_at: at,
+    };
+    events::publish(
+        tx,
+        msg.envelope,
+        registered,
+        format!("registered:{user_id}"),
+        msg.phone_hash,
+    )
+    .await?;
+    let verified = UserVerified {
+        user_id: user_id.to_string(),
+        phone_hash: msg.phone_hash.to_owned(),
+        channel: Channel::Sms.into(),
+        region_id,
+        waitlisted: !open,
+        state: state.into(),
+        verified_at: at,
+    };
+    events::publish(
+        tx,
+        msg.envelope,
+        verified,
+        format!("verified:{user_id}"),
+        msg.phone_hash,
+    )
+    .await
+}

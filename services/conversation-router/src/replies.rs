@@ -1,0 +1,139 @@
+//! Replies go out as `outbound.send_sms` commands through the outbox, in the same transaction as
+//! the state change that caused them. A reply's idempotency key is derived from the inbound
+//! message and its position, so a redelivered inbound message never produces a second reply.
+
+use crypto::Keyring;
+use proto::v1::{SendSms, SmsPurpose};
+use proto::{EncryptedBody, Envelope};
+use sqlx::PgConnection;
+
+use crate::SERVICE;
+use crate::error::RouterError;
+
+/// One text to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// What to say (plaintext only in memory; encrypted before it leaves the process).
+    pub text: String,
+    /// Why, for the sender's suppression and quiet-hours rules.
+    pub purpose: SmsPurpose,
+    /// Sent even in quiet hours (opt-out confirmation, safety, help).
+    pub urgent: bool,
+}
+
+impl Reply {
+    /// An ordinary reply in the conversation.
+    pub fn say(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            purpose: SmsPurpose::Reply,
+            urgent: false,
+        }
+    }
+
+    /// A reply with an explicit purpose; urgent purposes skip quiet hours.
+    pub fn with_purpose(text: impl Into<String>, purpose: SmsPurpose) -> Self {
+        let urgent = matches!(
+            purpose,
+            SmsPurpose::OptOutConfirmation
+                | SmsPurpose::Help
+                | SmsPurpose::Safety
+                | SmsPurpose::Otp
+        );
+        Self {
+            text: text.into(),
+            purpose,
+            urgent,
+        }
+    }
+}
+
+/// Where replies to one inbound message go.
+#[derive(Debug, Clone)]
+pub struct Recipient<'a> {
+    /// The user, if registered.
+    pub user_id: Option<uuid::Uuid>,
+    /// E.164 number.
+    pub phone_e164: &'a str,
+    /// Keyed hash of the number (the partition key, so replies keep their order).
+    pub phone_hash: &'a str,
+}
+
+/// Enqueues `replies` to `to` as send-SMS commands caused by `inbound`.
+///
+/// # Errors
+/// [`RouterError`] when encryption or the outbox insert fails.
+pub async fn enqueue(
+    tx: &mut PgConnection,
+    keyring: &Keyring,
+    inbound: &Envelope,
+    message_sid: &str,
+    to: &Recipient<'_>,
+    replies: &[Reply],
+) -> Result<(), RouterError> {
+    for (index, reply) in replies.iter().enumerate() {
+        let idempotency_key = format!("reply:{message_sid}:{index}");
+        let body = seal(keyring, &reply.text, &idempotency_key)?;
+        let command = SendSms {
+            user_id: to.user_id.map(|u| u.to_string()).unwrap_or_default(),
+            to_e164: to.phone_e164.to_owned(),
+            body: Some(body),
+            purpose: reply.purpose.into(),
+            urgent: reply.urgent,
+            phone_hash: to.phone_hash.to_owned(),
+            ..SendSms::default()
+        };
+        let envelope = Envelope {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            producer: SERVICE.to_owned(),
+            occurred_at: inbound.occurred_at,
+            correlation_id: inbound.correlation_id.clone(),
+            causation_id: inbound.event_id.clone(),
+            idempotency_key,
+            partition_key: to.phone_hash.to_owned(),
+            ..Envelope::for_payload(command)
+        };
+        bus::outbox::enqueue(tx, &envelope).await?;
+    }
+    Ok(())
+}
+
+/// Encrypts `text` with the active key, bound to `associated_data`, as it travels on the bus.
+///
+/// # Errors
+/// [`RouterError::Crypto`] when encryption fails.
+pub fn seal(
+    keyring: &Keyring,
+    text: &str,
+    associated_data: &str,
+) -> Result<EncryptedBody, RouterError> {
+    let sealed = keyring.encrypt(text.as_bytes(), associated_data.as_bytes())?;
+    Ok(EncryptedBody::from(proto::BodyParts {
+        key_version: sealed.key_version,
+        nonce: sealed.nonce,
+        ciphertext: sealed.ciphertext,
+        tag: sealed.tag,
+    }))
+}
+
+/// Decrypts a body from the bus, bound to `associated_data`.
+///
+/// # Errors
+/// [`RouterError::Crypto`] for an unknown key, tampering, wrong associated data or bad parts.
+pub fn open(
+    keyring: &Keyring,
+    body: &EncryptedBody,
+    associated_data: &str,
+) -> Result<String, RouterError> {
+    use crypto::ExposeSecret;
+    let text = keyring.decrypt_to_string(
+        &crypto::EncryptedBody::from_parts(
+            body.key_version,
+            &body.nonce,
+            &body.ciphertext,
+            &body.tag,
+        )?,
+        associated_data.as_bytes(),
+    )?;
+    Ok(text.expose_secret().to_owned())
+}

@@ -1,0 +1,228 @@
+//! Safety phrases (product-rules §9): a hit ends processing for that text. Crisis gets the
+//! crisis reply at once, a critical incident and a soft hold; high risk a hard hold and an admin
+//! alert; medium a warning, an incident and a strike (3 in 90 days: a 7-day soft hold; 4 or
+//! more: a hard hold); low is logged.
+
+use proto::v1::{
+    HoldReason, IncidentOpened, IncidentSeverity, IncidentType, SafetyHoldChanged, SafetyHoldState,
+    SmsPurpose,
+};
+use sqlx::PgConnection;
+use time::Duration;
+use uuid::Uuid;
+
+use crate::Context;
+use crate::copy;
+use crate::error::RouterError;
+use crate::events;
+use crate::pipeline::Inbound;
+use crate::replies::Reply;
+use crate::store::identity::User;
+use crate::store::safety::{self as store, NewIncident};
+use crate::text::safety::{SafetyHit, SafetyRules, Tier};
+
+/// How long strikes put someone on a soft hold.
+const STRIKE_HOLD: Duration = Duration::days(7);
+
+/// Screens one text; `Some(replies)` when a phrase matched (processing ends there).
+///
+/// # Errors
+/// [`RouterError`] when recording the incident fails.
+pub async fn screen(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: Option<&User>,
+) -> Result<Option<Vec<Reply>>, RouterError> {
+    let rules = SafetyRules::new(store::keyword_rules(tx).await?);
+    let Some(hit) = rules.classify(msg.text) else {
+        return Ok(None);
+    };
+    let user_id = user.map(|u| u.id);
+    tracing::warn!(tier = ?hit.tier, phrase = %hit.phrase, "safety phrase matched");
+    let replies = match hit.tier {
+        Tier::Low => Vec::new(),
+        Tier::Medium => {
+            incident(tx, msg, user_id, &hit, IncidentSeverity::Medium, false).await?;
+            if let Some(user_id) = user_id {
+                strike(tx, ctx, msg, user_id).await?;
+            }
+            vec![Reply::with_purpose(
+                copy::SAFETY_WARNING,
+                SmsPurpose::Safety,
+            )]
+        }
+        Tier::High => {
+            let incident_id =
+                incident(tx, msg, user_id, &hit, IncidentSeverity::High, true).await?;
+            if let Some(user_id) = user_id {
+                hold(
+                    tx,
+                    ctx,
+                    msg,
+                    user_id,
+                    "hard_hold",
+                    HoldReason::HighRiskKeyword,
+                    None,
+                    incident_id,
+                )
+                .await?;
+            }
+            vec![Reply::with_purpose(
+                copy::ACCOUNT_PAUSED,
+                SmsPurpose::Safety,
+            )]
+        }
+        Tier::Crisis => {
+            let incident_id =
+                incident(tx, msg, user_id, &hit, IncidentSeverity::Critical, true).await?;
+            if let Some(user_id) = user_id {
+                hold(
+                    tx,
+                    ctx,
+                    msg,
+                    user_id,
+                    "soft_hold",
+                    HoldReason::Crisis,
+                    None,
+                    incident_id,
+                )
+                .await?;
+            }
+            vec![Reply::with_purpose(copy::CRISIS, SmsPurpose::Safety)]
+        }
+    };
+    Ok(Some(replies))
+}
+
+async fn incident(
+    tx: &mut PgConnection,
+    msg: &Inbound<'_>,
+    user_id: Option<Uuid>,
+    hit: &SafetyHit,
+    severity: IncidentSeverity,
+    admin_alert: bool,
+) -> Result<Uuid, RouterError> {
+    let crisis = hit.tier == Tier::Crisis;
+    let tier = format!("{:?}", hit.tier).to_lowercase();
+    let id = store::open_incident(
+        tx,
+        &NewIncident {
+            user_id,
+            phone_hash: msg.phone_hash,
+            incident_type: if crisis { "crisis" } else { "safety_keyword" },
+            severity: severity as i32,
+            details: serde_json::json!({
+                "tier": tier, "phrase": hit.phrase, "message_sid": msg.message_sid,
+            }),
+        },
+    )
+    .await?;
+    let fact = IncidentOpened {
+        incident_id: id.to_string(),
+        user_id: user_id.map(|u| u.to_string()).unwrap_or_default(),
+        phone_hash: msg.phone_hash.to_owned(),
+        incident_type: if crisis {
+            IncidentType::Crisis
+        } else {
+            IncidentType::SafetyKeyword
+        }
+        .into(),
+        severity: severity.into(),
+        admin_alert,
+        urgent: crisis,
+        keyword_tier: tier,
+        message_sid: msg.message_sid.to_owned(),
+        opened_at: msg.envelope.occurred_at,
+        ..IncidentOpened::default()
+    };
+    events::publish(
+        tx,
+        msg.envelope,
+        fact,
+        format!("incident:{}", msg.message_sid),
+        msg.phone_hash,
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn strike(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user_id: Uuid,
+) -> Result<(), RouterError> {
+    let now = ctx.clock.now();
+    let active =
+        store::add_strike(tx, user_id, "safety_keyword", "medium-tier language", now).await?;
+    let incident = String::new();
+    if active >= 4 {
+        hold(
+            tx,
+            ctx,
+            msg,
+            user_id,
+            "hard_hold",
+            HoldReason::Strikes,
+            None,
+            incident,
+        )
+        .await?;
+    } else if active == 3 {
+        hold(
+            tx,
+            ctx,
+            msg,
+            user_id,
+            "soft_hold",
+            HoldReason::Strikes,
+            Some(now + STRIKE_HOLD),
+            incident,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn hold(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user_id: Uuid,
+    state: &str,
+    reason: HoldReason,
+    expires_at: Option<time::OffsetDateTime>,
+    incident_id: impl ToString,
+) -> Result<(), RouterError> {
+    let now = ctx.clock.now();
+    let previous =
+        store::raise_hold(tx, user_id, state, reason.as_str_name(), expires_at, now).await?;
+    if previous == state || previous == "hard_hold" {
+        return Ok(());
+    }
+    let as_proto = |s: &str| match s {
+        "soft_hold" => SafetyHoldState::SoftHold,
+        "hard_hold" => SafetyHoldState::HardHold,
+        _ => SafetyHoldState::None,
+    };
+    let fact = SafetyHoldChanged {
+        user_id: user_id.to_string(),
+        state: as_proto(state).into(),
+        previous_state: as_proto(&previous).into(),
+        reason: reason.into(),
+        expires_at: expires_at.map(proto::timestamp::to_timestamp),
+        incident_id: incident_id.to_string(),
+        changed_at: Some(proto::timestamp::to_timestamp(now)),
+        ..SafetyHoldChanged::default()
+    };
+    events::publish(
+        tx,
+        msg.envelope,
+        fact,
+        format!("hold:{}:{state}", msg.message_sid),
+        msg.phone_hash,
+    )
+    .await
+}

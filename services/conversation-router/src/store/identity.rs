@@ -1,0 +1,198 @@
+//! Users, regions, memberships, sessions and profiles.
+
+use sqlx::PgConnection;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// A user as the conversation needs them.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Id.
+    pub id: Uuid,
+    /// First name, for greetings.
+    pub first_name: String,
+    /// `user_state` label.
+    pub state: String,
+}
+
+/// The user with this phone hash, unless deleted.
+#[tracing::instrument(skip_all)]
+pub async fn user_by_phone_hash(
+    tx: &mut PgConnection,
+    phone_hash: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as!(
+        User,
+        r#"select id, first_name, state::text as "state!" from users
+           where phone_hash = $1 and deleted_at is null"#,
+        phone_hash
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// A region as registration needs it.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// Id.
+    pub id: Uuid,
+    /// Name shown to people.
+    pub display_name: String,
+    /// `region_state` label.
+    pub state: String,
+}
+
+/// The region whose ZIP set holds `zip` (one region per ZIP).
+#[tracing::instrument(skip_all)]
+pub async fn region_by_zip(
+    tx: &mut PgConnection,
+    zip: &str,
+) -> Result<Option<Region>, sqlx::Error> {
+    sqlx::query_as!(
+        Region,
+        r#"select id, display_name, state::text as "state!" from regions
+           where geometry -> 'zips' ? $1 order by created_at limit 1"#,
+        zip
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// Everything registration collected.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// E.164 number.
+    pub phone_e164: &'a str,
+    /// Keyed hash of it.
+    pub phone_hash: &'a str,
+    /// First name.
+    pub first_name: &'a str,
+    /// Last name.
+    pub last_name: &'a str,
+    /// Birthday (18+ checked).
+    pub birthday: Date,
+    /// ZIP code.
+    pub zip_code: &'a str,
+    /// The region, if the ZIP has one.
+    pub region_id: Option<Uuid>,
+    /// When every consent was given (the AGREE step).
+    pub consented_at: OffsetDateTime,
+}
+
+/// Creates a verified user with all consents recorded at `consented_at`.
+#[tracing::instrument(skip_all)]
+pub async fn create_verified_user(
+    tx: &mut PgConnection,
+    user: &NewUser<'_>,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into users (phone_e164, phone_hash, first_name, last_name, birthday, state,
+                            sms_consent, age_consent, terms_consent, privacy_consent,
+                            sms_consent_at, age_consent_at, terms_consent_at, privacy_consent_at,
+                            region_id, zip_code)
+         values ($1, $2, $3, $4, $5, 'verified', true, true, true, true, $6, $6, $6, $6, $7, $8)
+         returning id",
+        user.phone_e164,
+        user.phone_hash,
+        user.first_name,
+        user.last_name,
+        user.birthday,
+        user.consented_at,
+        user.region_id,
+        user.zip_code
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// Moves a user to `state` (a `user_state` label).
+#[tracing::instrument(skip_all, fields(state))]
+pub async fn set_user_state(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    state: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update users set state = $2::text::user_state where id = $1",
+        user_id,
+        state
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Adds the user's membership of `region_id` with `status` (`active` or `waitlisted`).
+#[tracing::instrument(skip_all, fields(status))]
+pub async fn add_membership(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    region_id: Uuid,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into region_memberships (user_id, region_id, status) values ($1, $2, $3)
+         on conflict (user_id, status) do nothing",
+        user_id,
+        region_id,
+        status
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Creates the user's conversation pointer and empty profile.
+#[tracing::instrument(skip_all, fields(mode, state_token))]
+pub async fn start_conversation(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    mode: &str,
+    state_token: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into conversation_sessions (user_id, mode, state_token)
+         values ($1, $2::text::conversation_mode, $3)
+         on conflict (user_id) do update set mode = excluded.mode, state_token = excluded.state_token",
+        user_id,
+        mode,
+        state_token
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into profiles (user_id) values ($1) on conflict (user_id) do nothing",
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Appends a state transition to `domain_events` (once per idempotency key).
+#[tracing::instrument(skip_all, fields(entity_type, event_type))]
+pub async fn record_transition(
+    tx: &mut PgConnection,
+    entity_type: &str,
+    entity_id: Uuid,
+    event_type: &str,
+    from_to: (Option<&str>, Option<&str>),
+    idempotency_key: &str,
+    correlation_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into domain_events (entity_type, entity_id, event_type, from_state, to_state,
+                                    idempotency_key, correlation_id)
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
+        entity_type,
+        entity_id,
+        event_type,
+        from_to.0,
+        from_to.1,
+        idempotency_key,
+        correlation_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The router's SQL, in small functions that take the caller's transaction.
+
+pub mod identity;
+pub mod optouts;
+pub mod registrations;
+pub mod safety;

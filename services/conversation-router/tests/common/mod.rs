@@ -1,0 +1,169 @@
+//! A router over a real, migrated database, driven text by text: each text is delivered to the
+//! inbound handler exactly as the consumer would (inbox claim, handle, commit), and the replies
+//! are read back from the outbox and decrypted.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use conversation_router::inbound::InboundHandler;
+use conversation_router::{Context, SERVICE, replies};
+use platform::clock::ManualClock;
+use proto::v1::{SendSms, SmsReceived};
+use proto::{Envelope, Payload};
+use sqlx::PgPool;
+use testkit::TestDb;
+use time::macros::datetime;
+
+pub const KEYS: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+pub const JOSH: &str = "+15005550006";
+
+/// What JOSH sent back: the text and its send-SMS command.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub text: String,
+    pub command: SendSms,
+}
+
+pub struct Router {
+    pub db: TestDb,
+    pub pool: PgPool,
+    pub clock: ManualClock,
+    pub ctx: Arc<Context>,
+    handler: InboundHandler,
+    seen: std::sync::Mutex<i64>,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl Router {
+    pub async fn new() -> Self {
+        let db = TestDb::migrated().await.unwrap();
+        sqlx::raw_sql(
+            r#"insert into regions (slug, display_name, state, geometry, rules) values
+               ('sf', 'San Francisco', 'open', '{"type":"zip_set","zips":["94110","94103"]}', '{"timezone":"America/Los_Angeles"}'),
+               ('oak', 'Oakland', 'waitlisted', '{"type":"zip_set","zips":["94606"]}', '{"timezone":"America/Los_Angeles"}')"#,
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let pool = db.pool_as("josh_conversation_router").await.unwrap();
+        let clock = ManualClock::at(datetime!(2026-11-22 18:00 UTC));
+        let ctx = Arc::new(Context {
+            keyring: crypto::Keyring::from_config(KEYS, "1").unwrap(),
+            clock: Arc::new(clock.clone()),
+            public_base_url: "https://josh.example".to_owned(),
+        });
+        let handler = InboundHandler::new(ctx.clone());
+        Self {
+            db,
+            pool,
+            clock,
+            ctx,
+            handler,
+            seen: std::sync::Mutex::new(0),
+            counter: Default::default(),
+        }
+    }
+
+    /// The keyed hash a phone gets (any stable value works here: the router only compares).
+    pub fn hash(phone: &str) -> String {
+        format!("hash-{phone}")
+    }
+
+    /// An inbound text as inbound-sms would publish it.
+    pub fn envelope(&self, phone: &str, text: &str) -> Envelope {
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sid = format!("SM{:032x}", u128::from(n) + 0xabc0_0000);
+        let body = replies::seal(&self.ctx.keyring, text, &sid).unwrap();
+        let sms = SmsReceived {
+            message_sid: sid.clone(),
+            from_e164: phone.to_owned(),
+            to_e164: JOSH.to_owned(),
+            phone_hash: Self::hash(phone),
+            body: Some(body),
+            ..SmsReceived::default()
+        };
+        Envelope {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            producer: "inbound-sms".to_owned(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            idempotency_key: format!("sms.received:{sid}"),
+            partition_key: Self::hash(phone),
+            occurred_at: Some(proto::timestamp::to_timestamp(self.ctx.clock.now())),
+            ..Envelope::for_payload(sms)
+        }
+    }
+
+    /// Delivers `envelope` (as the consumer would) and returns what JOSH sent since last asked.
+    pub async fn deliver(&self, envelope: &Envelope) -> Vec<Sent> {
+        bus::deliver(&self.pool, SERVICE, &self.handler, envelope)
+            .await
+            .unwrap();
+        self.new_replies().await
+    }
+
+    /// `phone` texts `text`; returns the texts JOSH sends back.
+    pub async fn text(&self, phone: &str, text: &str) -> Vec<String> {
+        let envelope = self.envelope(phone, text);
+        self.deliver(&envelope)
+            .await
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
+    /// Every send-SMS command enqueued since the last call, decrypted.
+    pub async fn new_replies(&self) -> Vec<Sent> {
+        let mut seen = *self.seen.lock().unwrap();
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "select id, payload from event_outbox where event_type = 'outbound.send_sms' and id > $1 order by id",
+        )
+        .bind(seen)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        for (id, payload) in rows {
+            seen = id;
+            let envelope = proto::decode_envelope(&payload).unwrap();
+            let Some(Payload::SendSms(command)) = envelope.payload else {
+                panic!("not a SendSms")
+            };
+            let body = command.body.as_ref().unwrap();
+            let text = replies::open(&self.ctx.keyring, body, &envelope.idempotency_key).unwrap();
+            out.push(Sent { text, command });
+        }
+        *self.seen.lock().unwrap() = seen;
+        out
+    }
+
+    /// Event types published by the router so far, in order (send-SMS commands excluded).
+    pub async fn events(&self) -> Vec<String> {
+        sqlx::query_scalar(
+            "select event_type from event_outbox where producer = 'conversation-router'
+             and event_type <> 'outbound.send_sms' order by id",
+        )
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap()
+    }
+
+    /// Registers `phone` over SMS with a birthday and ZIP, returning the last reply.
+    pub async fn register(&self, phone: &str, first: &str, zip: &str) -> Vec<String> {
+        self.text(phone, "hi").await;
+        self.text(phone, first).await;
+        self.text(phone, "Tester").await;
+        self.text(phone, "5/17/1990").await;
+        self.text(phone, zip).await;
+        self.text(phone, "AGREE").await
+    }
+
+    pub async fn scalar_text(&self, sql: &str) -> Option<String> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_optional(&self.db.pool)
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,227 @@
+//! The sending engine: everything the consumers, workers and reconciliation share, and the
+//! task tree that runs them until shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use bus::{ConsumerRunner, ConsumerSpec};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use twilio::client::{MessagesClient, Sender};
+
+use crate::clock::SharedClock;
+use crate::config::Tuning;
+use crate::rate::RateLimiter;
+use crate::{SERVICE, intake, optout, status};
+
+/// The Postgres channel a new job is announced on (NOTIFY, delivered at commit).
+pub const JOBS_CHANNEL: &str = "josh_outbound_jobs";
+
+/// How the engine behaves. [`Settings::new`] gives production values; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Who texts come from.
+    pub sender: Sender,
+    /// `StatusCallback` of every text (`PUBLIC_BASE_URL` + `/v1/twilio/status`).
+    pub status_callback: String,
+    /// Segments per second per sender.
+    pub segments_per_second: f64,
+    /// Tries before a retryable failure becomes final.
+    pub max_attempts: u32,
+    /// Concurrent send loops.
+    pub workers: usize,
+    /// How long a claimed job stays with its worker; longer than a Twilio request can take.
+    pub lease: Duration,
+    /// How often an idle worker looks for due jobs (NOTIFY wakes it sooner).
+    pub poll_interval: Duration,
+    /// First retry delay; doubled per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_cap: Duration,
+    /// How often stuck statuses are checked.
+    pub reconcile_interval: Duration,
+    /// A status unchanged this long is asked for.
+    pub reconcile_after: Duration,
+    /// Names this process's workers in `lease_owner`.
+    pub instance: String,
+}
+
+impl Settings {
+    /// Production settings for `sender`, with callbacks to `public_base_url`.
+    pub fn new(sender: Sender, public_base_url: &str, tuning: &Tuning) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            sender,
+            status_callback: format!("{}/v1/twilio/status", public_base_url.trim_end_matches('/')),
+            segments_per_second: tuning.segments_per_second,
+            max_attempts: tuning.max_attempts,
+            workers: tuning.workers,
+            lease: (tuning.twilio_timeout * 3).max(Duration::from_secs(60)),
+            poll_interval: Duration::from_millis(500),
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(15 * 60),
+            reconcile_interval: tuning.reconcile_interval,
+            reconcile_after: tuning.reconcile_after,
+            instance: format!("{SERVICE}-{}", id.get(..8).unwrap_or(&id)),
+        }
+    }
+}
+
+/// What the engine is built from.
+#[derive(Debug)]
+pub struct Parts {
+    /// Postgres, as `josh_outbound_sender`.
+    pub pool: PgPool,
+    /// Body keys.
+    pub keyring: crypto::Keyring,
+    /// Phone-hash pepper.
+    pub pepper: crypto::PhonePepper,
+    /// Twilio's Messages API.
+    pub client: MessagesClient,
+    /// The clock of every time decision.
+    pub clock: SharedClock,
+    /// Behaviour.
+    pub settings: Settings,
+}
+
+/// The sending engine (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) pool: PgPool,
+    pub(crate) keyring: crypto::Keyring,
+    pub(crate) pepper: crypto::PhonePepper,
+    pub(crate) client: MessagesClient,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: Settings,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) wake: Notify,
+}
+
+impl Outbound {
+    /// An engine from its parts.
+    pub fn new(parts: Parts) -> Self {
+        let limiter = RateLimiter::new(parts.settings.segments_per_second);
+        Self {
+            inner: Arc::new(Inner {
+                pool: parts.pool,
+                keyring: parts.keyring,
+                pepper: parts.pepper,
+                client: parts.client,
+                clock: parts.clock,
+                settings: parts.settings,
+                limiter,
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    /// The consumers this service runs, with production retry policies.
+    pub fn consumer_specs() -> Result<[ConsumerSpec; 4], &'static str> {
+        let info =
+            |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
+        Ok([
+            ConsumerSpec::ordered(SERVICE, info("outbound.send_sms")?),
+            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 8),
+            ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
+            ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
+        ])
+    }
+
+    /// Runs the consumers, the send workers and the maintenance loop (gauges, reconciliation)
+    /// until `shutdown` fires; in-flight sends finish first.
+    pub async fn run(self, js: jetstream::Context, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        match Self::consumer_specs() {
+            Ok([send, status, opted_out, opted_in]) => {
+                let pool = self.inner.pool.clone();
+                tasks.spawn(spawn_consumer(
+                    &js,
+                    &pool,
+                    send,
+                    intake::SendSmsHandler::new(self.clone()),
+                    &shutdown,
+                ));
+                tasks.spawn(spawn_consumer(
+                    &js,
+                    &pool,
+                    status,
+                    status::StatusHandler::new(self.clone()),
+                    &shutdown,
+                ));
+                tasks.spawn(spawn_consumer(
+                    &js,
+                    &pool,
+                    opted_out,
+                    optout::OptOutHandler::new(self.clone()),
+                    &shutdown,
+                ));
+                tasks.spawn(spawn_consumer(
+                    &js,
+                    &pool,
+                    opted_in,
+                    optout::OptOutHandler::new(self.clone()),
+                    &shutdown,
+                ));
+            }
+            Err(error) => tracing::error!(error, "cannot build the consumers"),
+        }
+        tasks.spawn(self.clone().run_workers(shutdown.clone()));
+        tasks.spawn(self.clone().run_maintenance(shutdown.clone()));
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// A consumer task that keeps retrying while the stream is not there yet.
+fn spawn_consumer<H: bus::Handler>(
+    js: &jetstream::Context,
+    pool: &PgPool,
+    spec: ConsumerSpec,
+    handler: H,
+    shutdown: &CancellationToken,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let (js, pool, shutdown) = (js.clone(), pool.clone(), shutdown.clone());
+    let handler = Arc::new(handler);
+    async move {
+        let mut pause = Duration::from_millis(200);
+        while !shutdown.is_cancelled() {
+            let runner = ConsumerRunner::new(
+                js.clone(),
+                pool.clone(),
+                spec.clone(),
+                Shared(handler.clone()),
+            );
+            match runner.run(shutdown.clone()).await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(consumer = spec.consumer, type_name = spec.type_name(), error = %error, "consumer cannot start yet; retrying");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(10));
+        }
+    }
+}
+
+/// A handler shared between restarts of its consumer.
+struct Shared<H>(Arc<H>);
+
+impl<H: bus::Handler> bus::Handler for Shared<H> {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        envelope: &'a proto::Envelope,
+    ) -> impl std::future::Future<Output = Result<(), bus::HandlerError>> + Send + 'a {
+        self.0.handle(tx, envelope)
+    }
+}

@@ -1,0 +1,250 @@
+//! The send workers: claim a due job under a lease, wait for the sender's rate limit, call
+//! Twilio, record the outcome. A job whose earlier attempt has no recorded outcome (a crash
+//! mid-send, a timeout) is first looked up at Twilio, so a text is never sent twice when
+//! Twilio can tell.
+
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret as _, SecretString};
+use sqlx::postgres::PgListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use twilio::client::{ApiError, CreateMessage, MessageResource};
+
+use crate::engine::{JOBS_CHANNEL, Outbound};
+use crate::error::SenderError;
+use crate::store::jobs::{self, Job};
+use crate::store::state;
+
+/// What one look for work found.
+enum Step {
+    /// A job was handled; look again at once.
+    Worked,
+    /// Nothing due (or the sender is paused); wait.
+    Idle,
+}
+
+impl Outbound {
+    /// Runs the send workers (and the NOTIFY listener that wakes them) until `shutdown`;
+    /// a send in flight finishes and is recorded first.
+    pub async fn run_workers(self, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        tasks.spawn(self.clone().listen(shutdown.clone()));
+        for n in 0..self.inner.settings.workers.max(1) {
+            let owner = format!("{}-{n}", self.inner.settings.instance);
+            tasks.spawn(self.clone().work(owner, shutdown.clone()));
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn listen(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let listener = async {
+                let mut l = PgListener::connect_with(&self.inner.pool).await?;
+                l.listen(JOBS_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(l)
+            };
+            if let Ok(mut listener) = listener.await {
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        received = listener.try_recv() => match received {
+                            Ok(Some(_)) => self.inner.wake.notify_waiters(),
+                            _ => break,
+                        },
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn work(self, owner: String, shutdown: CancellationToken) {
+        let poll = self.inner.settings.poll_interval;
+        while !shutdown.is_cancelled() {
+            let pause = match self.step(&owner, &shutdown).await {
+                Ok(Step::Worked) => continue,
+                Ok(Step::Idle) => poll,
+                Err(error) => {
+                    tracing::warn!(worker = %owner, error = %error, "send step failed; retrying");
+                    poll.max(Duration::from_secs(1))
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    async fn step(&self, owner: &str, shutdown: &CancellationToken) -> Result<Step, SenderError> {
+        let settings = &self.inner.settings;
+        let sender = settings.sender.as_str();
+        let mut tx = self.inner.pool.begin().await?;
+        let paused = state::is_paused(&mut tx, sender).await?;
+        metrics::gauge!("outbound_sender_paused", "sender" => sender.to_owned()).set(if paused {
+            1.0
+        } else {
+            0.0
+        });
+        if paused {
+            tx.commit().await?;
+            return Ok(Step::Idle);
+        }
+        let now = self.inner.clock.now();
+        let job = jobs::claim_due(&mut tx, now, now + settings.lease, owner, sender).await?;
+        tx.commit().await?;
+        let Some(job) = job else {
+            return Ok(Step::Idle);
+        };
+        self.process(job, owner, shutdown).await?;
+        Ok(Step::Worked)
+    }
+
+    /// Sends one claimed job and records what came of it.
+    #[tracing::instrument(skip_all, fields(job_id = %job.id, purpose = %job.purpose, attempts = job.attempts))]
+    async fn process(
+        &self,
+        job: Job,
+        owner: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SenderError> {
+        let body = match self.job_body(&job) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(error = %error, "job body unreadable; failing the job");
+                return self.fail_unreadable(&job).await;
+            }
+        };
+        if let Some(since) = job.in_doubt_since {
+            match self.find_earlier_send(&job, &body, since).await {
+                Ok(Some(found)) => {
+                    metrics::counter!("outbound_in_doubt_adopted_total").increment(1);
+                    tracing::info!(sid = %found.sid, "an earlier attempt had been sent; recording it");
+                    return self.record_sent(&job, &found, &body, true).await;
+                }
+                Ok(None) => {}
+                Err(error) if error.is_not_found() => {
+                    metrics::counter!("outbound_in_doubt_resends_total").increment(1);
+                    tracing::warn!(
+                        "Twilio cannot list messages; resending an attempt of unknown outcome"
+                    );
+                }
+                Err(error) => return self.record_error(&job, owner, &error, true).await,
+            }
+        }
+        if !self.wait_for_tokens(&job, &body, owner, shutdown).await? {
+            return Ok(());
+        }
+        let now = self.inner.clock.now();
+        let mut tx = self.inner.pool.begin().await?;
+        let ours = jobs::mark_started(&mut tx, job.id, owner, now, now + self.inner.settings.lease)
+            .await?;
+        tx.commit().await?;
+        if !ours {
+            tracing::warn!("lease lost before sending; leaving the job to its new owner");
+            return Ok(());
+        }
+        let message = CreateMessage {
+            to: job.to_e164.clone(),
+            sender: self.inner.settings.sender.clone(),
+            body: body.clone(),
+            status_callback: Some(self.inner.settings.status_callback.clone()),
+            validity_period: job.validity_seconds.and_then(|v| u32::try_from(v).ok()),
+        };
+        let started = Instant::now();
+        let result = self.inner.client.create(&message).await;
+        let outcome = if result.is_ok() { "created" } else { "error" };
+        metrics::histogram!("outbound_twilio_request_seconds", "op" => "create", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        match result {
+            Ok(created) => self.record_sent(&job, &created, &body, false).await,
+            Err(error) => {
+                self.record_error(&job, owner, &error, error.outcome_unknown())
+                    .await
+            }
+        }
+    }
+
+    fn job_body(&self, job: &Job) -> Result<SecretString, SenderError> {
+        let body = job
+            .body
+            .as_ref()
+            .ok_or(SenderError::Invalid("the job's body was purged"))?;
+        Ok(self
+            .inner
+            .keyring
+            .decrypt_to_string(body, job.idempotency_key.as_bytes())?)
+    }
+
+    /// Waits for the sender's rate limit; false when shutdown came first (the job is released).
+    async fn wait_for_tokens(
+        &self,
+        job: &Job,
+        body: &SecretString,
+        owner: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<bool, SenderError> {
+        let segments = job
+            .segments
+            .and_then(|s| u32::try_from(s).ok())
+            .unwrap_or_else(|| {
+                u32::try_from(twilio::segments::count(body.expose_secret()).segments).unwrap_or(1)
+            });
+        let clock = &self.inner.clock;
+        let slot =
+            self.inner
+                .limiter
+                .reserve(self.inner.settings.sender.as_str(), segments, clock.now());
+        tokio::select! {
+            () = clock.sleep_until(slot) => Ok(true),
+            () = shutdown.cancelled() => {
+                let mut tx = self.inner.pool.begin().await?;
+                jobs::release(&mut tx, job.id, owner, None).await?;
+                tx.commit().await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// A message Twilio created for this job in an attempt whose outcome was not recorded:
+    /// same recipient and body, created since the attempt began, not recorded by another job.
+    async fn find_earlier_send(
+        &self,
+        job: &Job,
+        body: &SecretString,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<MessageResource>, ApiError> {
+        let started = Instant::now();
+        let listed = self
+            .inner
+            .client
+            .list_to(&job.to_e164, since - Duration::from_secs(60))
+            .await;
+        metrics::histogram!("outbound_twilio_request_seconds", "op" => "list", "outcome" => if listed.is_ok() { "ok" } else { "error" })
+            .record(started.elapsed().as_secs_f64());
+        let mut candidates: Vec<MessageResource> = listed?
+            .into_iter()
+            .filter(|m| m.body_is(body.expose_secret()))
+            .collect();
+        candidates.sort_by_key(MessageResource::created_at);
+        for candidate in candidates {
+            let taken = async {
+                let mut tx = self.inner.pool.begin().await?;
+                let taken = jobs::sid_taken(&mut tx, &candidate.sid).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(taken)
+            };
+            // On a database error, assume taken: resending is the safer mistake here than
+            // adopting another job's message.
+            if !taken.await.unwrap_or(true) {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,245 @@
+//! Delivery statuses: `sms.status_reported` from inbound-sms and a reconciliation loop asking
+//! Twilio about messages stuck without a final status. Both move a status forward only and act
+//! on carrier error codes (21610 suppresses, 30005/30006 mark the number unusable, 30007/30034
+//! pause the sender).
+
+use std::time::{Duration, Instant};
+
+use bus::{Handler, HandlerError};
+use proto::v1::SmsStatus;
+use proto::{Envelope, Payload};
+use sqlx::PgConnection;
+use tokio_util::sync::CancellationToken;
+use twilio::errors::{ErrorAction, action_for_code};
+use twilio::status::MessageStatus;
+
+use crate::engine::Outbound;
+use crate::error::SenderError;
+use crate::events::Origin;
+use crate::intake::into_handler_error;
+use crate::store::{jobs, state};
+
+/// Messages older than this are no longer reconciled.
+const RECONCILE_HORIZON: Duration = Duration::from_secs(3 * 24 * 3600);
+/// Messages asked about per reconciliation run.
+const RECONCILE_BATCH: i64 = 100;
+/// How often the queue-depth gauge is refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// What a status update found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The status moved forward.
+    Advanced,
+    /// The status was not newer than the stored one.
+    Stale,
+    /// No outbound message has that SID (yet).
+    Unknown,
+}
+
+/// Handles `sms.status_reported` inside the consumer's inbox transaction.
+#[derive(Debug)]
+pub struct StatusHandler {
+    outbound: Outbound,
+}
+
+impl StatusHandler {
+    /// A handler updating statuses for `outbound`.
+    pub fn new(outbound: Outbound) -> Self {
+        Self { outbound }
+    }
+}
+
+impl Handler for StatusHandler {
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
+        {
+            let Some(Payload::SmsStatusReported(report)) = &envelope.payload else {
+                return Err(into_handler_error(SenderError::Invalid(
+                    "not a status report",
+                )));
+            };
+            let status = match SmsStatus::try_from(report.status)
+                .ok()
+                .and_then(twilio_status)
+            {
+                Some(status) => status,
+                None => match report.raw_status.parse::<MessageStatus>() {
+                    Ok(status) => status,
+                    Err(_) => {
+                        tracing::warn!(raw_status = %report.raw_status, "status Twilio does not define; ignored");
+                        return Ok(());
+                    }
+                },
+            };
+            let code = Some(report.error_code).filter(|c| *c != 0);
+            let applied = self
+                .outbound
+                .apply_status(tx, &report.message_sid, status, code, &envelope.event_id)
+                .await
+                .map_err(into_handler_error)?;
+            if applied == Applied::Unknown {
+                // The callback can beat the commit of the send it reports on: try again later.
+                return Err(HandlerError::retry(SenderError::Invalid(
+                    "no outbound message with this SID yet",
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+impl Outbound {
+    /// Moves message `sid` (and its job) to `status` if that is forward, and acts on a carrier
+    /// error `code`.
+    ///
+    /// # Errors
+    /// Database and outbox errors.
+    #[tracing::instrument(skip_all, fields(sid, status = %status, error_code = code))]
+    pub async fn apply_status(
+        &self,
+        tx: &mut PgConnection,
+        sid: &str,
+        status: MessageStatus,
+        code: Option<i32>,
+        causation_id: &str,
+    ) -> Result<Applied, SenderError> {
+        let Some(sent) = state::lock_sent(tx, sid).await? else {
+            return Ok(Applied::Unknown);
+        };
+        let now = self.inner.clock.now();
+        let current = sent
+            .status
+            .as_deref()
+            .and_then(|s| s.parse::<MessageStatus>().ok());
+        let forward = current.is_none_or(|c| c.advances_to(status));
+        if forward {
+            state::set_status(tx, sid, status.as_str(), code, now).await?;
+            metrics::counter!("outbound_status_updates_total", "status" => status.as_str())
+                .increment(1);
+        }
+        if let Some(code) = code {
+            let origin = Origin {
+                at: now,
+                correlation_id: String::new(),
+                causation_id: causation_id.to_owned(),
+                partition_key: sent
+                    .user_id
+                    .map(|u| u.to_string())
+                    .or_else(|| sent.phone_hash.clone())
+                    .unwrap_or_else(|| sid.to_owned()),
+            };
+            match action_for_code(u32::try_from(code).unwrap_or(0)) {
+                ErrorAction::Suppress | ErrorAction::MarkUnusable => {
+                    if let Some(hash) = sent.phone_hash.as_deref() {
+                        self.suppress_number(tx, &origin, hash, sent.user_id, code, sid)
+                            .await?;
+                    }
+                }
+                ErrorAction::PauseSender => self.pause_sender(tx, &sent.sender, code).await?,
+                ErrorAction::RetryLater | ErrorAction::Fail => {}
+            }
+        }
+        Ok(if forward {
+            Applied::Advanced
+        } else {
+            Applied::Stale
+        })
+    }
+
+    /// Refreshes the queue-depth gauge and reconciles stuck statuses until `shutdown`.
+    pub async fn run_maintenance(self, shutdown: CancellationToken) {
+        let mut last_reconcile = Instant::now();
+        while !shutdown.is_cancelled() {
+            if let Err(error) = self.refresh_queue_depth().await {
+                tracing::warn!(error = %error, "queue depth unavailable");
+            }
+            if last_reconcile.elapsed() >= self.inner.settings.reconcile_interval {
+                last_reconcile = Instant::now();
+                match self.reconcile_once(&shutdown).await {
+                    Ok(n) => tracing::debug!(checked = n, "reconciliation run done"),
+                    Err(error) => tracing::warn!(error = %error, "reconciliation run failed"),
+                }
+            }
+            let pause = GAUGE_INTERVAL.min(self.inner.settings.reconcile_interval);
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    async fn refresh_queue_depth(&self) -> Result<(), SenderError> {
+        let mut tx = self.inner.pool.begin().await?;
+        let depth = jobs::pending_count(&mut tx).await?;
+        tx.commit().await?;
+        metrics::gauge!("outbound_queue_depth").set(depth as f64);
+        Ok(())
+    }
+
+    /// Asks Twilio about outbound messages whose status has not changed for
+    /// `reconcile_after` and applies what it says; returns how many were asked about.
+    ///
+    /// # Errors
+    /// Database errors (a Twilio error skips that message).
+    pub async fn reconcile_once(&self, shutdown: &CancellationToken) -> Result<usize, SenderError> {
+        let now = self.inner.clock.now();
+        let mut tx = self.inner.pool.begin().await?;
+        let sids = state::unsettled(
+            &mut tx,
+            now - RECONCILE_HORIZON,
+            now - self.inner.settings.reconcile_after,
+            RECONCILE_BATCH,
+        )
+        .await?;
+        tx.commit().await?;
+        for sid in &sids {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let started = Instant::now();
+            let fetched = self.inner.client.fetch(sid).await;
+            metrics::histogram!("outbound_twilio_request_seconds", "op" => "fetch", "outcome" => if fetched.is_ok() { "ok" } else { "error" })
+                .record(started.elapsed().as_secs_f64());
+            let mut tx = self.inner.pool.begin().await?;
+            match fetched {
+                Ok(message) => {
+                    if let Some(status) = message.status() {
+                        let code = message
+                            .error_code
+                            .and_then(|c| i32::try_from(c).ok())
+                            .filter(|c| *c != 0);
+                        self.apply_status(&mut tx, sid, status, code, "").await?;
+                    }
+                }
+                Err(error) if error.is_not_found() => {}
+                Err(error) => {
+                    tracing::warn!(sid = %sid, error = %error, "reconciliation fetch failed");
+                    continue;
+                }
+            }
+            state::mark_reconciled(&mut tx, sid, self.inner.clock.now()).await?;
+            tx.commit().await?;
+        }
+        metrics::counter!("outbound_reconciled_total").increment(sids.len() as u64);
+        Ok(sids.len())
+    }
+}
+
+/// The Twilio status of a bus status (`None` for unspecified).
+fn twilio_status(status: SmsStatus) -> Option<MessageStatus> {
+    Some(match status {
+        SmsStatus::Unspecified | SmsStatus::PartiallyDelivered => return None,
+        SmsStatus::Queued => MessageStatus::Queued,
+        SmsStatus::Sending => MessageStatus::Sending,
+        SmsStatus::Sent => MessageStatus::Sent,
+        SmsStatus::Delivered => MessageStatus::Delivered,
+        SmsStatus::Undelivered => MessageStatus::Undelivered,
+        SmsStatus::Failed => MessageStatus::Failed,
+        SmsStatus::Receiving => MessageStatus::Receiving,
+        SmsStatus::Received => MessageStatus::Received,
+        SmsStatus::Accepted => MessageStatus::Accepted,
+        SmsStatus::Scheduled => MessageStatus::Scheduled,
+        SmsStatus::Read => MessageStatus::Read,
+        SmsStatus::Canceled => MessageStatus::Canceled,
+    })
+}

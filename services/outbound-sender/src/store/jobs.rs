@@ -1,0 +1,348 @@
+//! `sms_outbound_jobs`: created once per idempotency key, claimed under a lease, settled once.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A job to insert.
+#[derive(Debug)]
+pub struct NewJob<'a> {
+    /// Row id (chosen by the caller so events can name it).
+    pub id: Uuid,
+    /// The recipient user, if any (and still existing).
+    pub user_id: Option<Uuid>,
+    /// Recipient, E.164.
+    pub to_e164: &'a str,
+    /// Keyed hash of the recipient.
+    pub phone_hash: &'a str,
+    /// The body as it came, bound to `idempotency_key`.
+    pub body: &'a crypto::EncryptedBody,
+    /// Purpose, snake case (`reply`, `otp`, ...).
+    pub purpose: &'a str,
+    /// `pending` or `suppressed`.
+    pub status: &'a str,
+    /// Bypasses quiet hours.
+    pub urgent: bool,
+    /// Twilio ValidityPeriod.
+    pub validity_seconds: Option<i32>,
+    /// Segments of the body.
+    pub segments: i32,
+    /// Earliest send time.
+    pub run_at: OffsetDateTime,
+    /// Correlation id, when it is a UUID.
+    pub correlation_id: Option<Uuid>,
+    /// The command's idempotency key.
+    pub idempotency_key: &'a str,
+    /// Creation time (service clock).
+    pub created_at: OffsetDateTime,
+}
+
+/// Inserts `job` unless a job with its idempotency key exists; true when inserted.
+///
+/// # Errors
+/// When the insert fails.
+pub async fn insert(tx: &mut PgConnection, job: &NewJob<'_>) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "insert into sms_outbound_jobs
+           (id, user_id, to_e164, phone_hash, key_version, body_iv, body_ciphertext, body_tag,
+            purpose, status, urgent, validity_seconds, segments, run_at, correlation_id,
+            idempotency_key, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         on conflict (idempotency_key) do nothing",
+        job.id,
+        job.user_id,
+        job.to_e164,
+        job.phone_hash,
+        job.body.key_version,
+        job.body.nonce.as_slice(),
+        job.body.ciphertext.as_slice(),
+        job.body.tag.as_slice(),
+        job.purpose,
+        job.status,
+        job.urgent,
+        job.validity_seconds,
+        job.segments,
+        job.run_at,
+        job.correlation_id,
+        job.idempotency_key,
+        job.created_at,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Opt-out confirmations to `phone_hash` that were not suppressed, created at or after `since`.
+///
+/// # Errors
+/// When the query fails.
+pub async fn confirmations_since(
+    tx: &mut PgConnection,
+    phone_hash: &str,
+    since: OffsetDateTime,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from sms_outbound_jobs
+           where phone_hash = $1 and purpose = 'opt_out_confirmation'
+             and status <> 'suppressed' and created_at >= $2"#,
+        phone_hash,
+        since
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Row id.
+    pub id: Uuid,
+    /// Recipient user.
+    pub user_id: Option<Uuid>,
+    /// Recipient, E.164.
+    pub to_e164: String,
+    /// Keyed hash of the recipient.
+    pub phone_hash: Option<String>,
+    /// The stored body; `None` once retention purged it (or when it is malformed).
+    pub body: Option<crypto::EncryptedBody>,
+    /// Purpose, snake case.
+    pub purpose: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// The command's idempotency key (the body's associated data).
+    pub idempotency_key: String,
+    /// Correlation id.
+    pub correlation_id: Option<Uuid>,
+    /// Segments of the body.
+    pub segments: Option<i32>,
+    /// Twilio ValidityPeriod.
+    pub validity_seconds: Option<i32>,
+    /// Set when an earlier attempt started and its outcome was never recorded.
+    pub in_doubt_since: Option<OffsetDateTime>,
+}
+
+/// Leases the next due job to `owner` until `lease_until`, recording `sender`; `None` when no
+/// job is due. Jobs leased by others are skipped until their lease runs out.
+///
+/// # Errors
+/// When the query fails.
+pub async fn claim_due(
+    tx: &mut PgConnection,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    owner: &str,
+    sender: &str,
+) -> Result<Option<Job>, sqlx::Error> {
+    let row = sqlx::query!(
+        "with due as (
+           select id from sms_outbound_jobs
+           where status = 'pending' and run_at <= $1 and (lease_until is null or lease_until < $1)
+           order by run_at, created_at
+           limit 1
+           for update skip locked)
+         update sms_outbound_jobs j
+            set lease_until = $2, lease_owner = $3, sender = $4
+           from due
+          where j.id = due.id
+         returning j.id, j.user_id, j.to_e164, j.phone_hash, j.key_version, j.body_iv,
+                   j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
+                   j.correlation_id, j.segments, j.validity_seconds, j.send_started_at",
+        now,
+        lease_until,
+        owner,
+        sender
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| Job {
+        id: r.id,
+        user_id: r.user_id,
+        to_e164: r.to_e164,
+        phone_hash: r.phone_hash,
+        body: match (r.body_iv, r.body_ciphertext, r.body_tag) {
+            (Some(iv), Some(ct), Some(tag)) => {
+                crypto::EncryptedBody::from_parts(r.key_version, &iv, &ct, &tag).ok()
+            }
+            _ => None,
+        },
+        purpose: r.purpose,
+        attempts: r.attempts,
+        idempotency_key: r.idempotency_key,
+        correlation_id: r.correlation_id,
+        segments: r.segments,
+        validity_seconds: r.validity_seconds,
+        in_doubt_since: r.send_started_at,
+    }))
+}
+
+/// Marks that `owner` starts sending the job now (outcome unknown until recorded) and renews
+/// its lease; false when the lease was lost to another worker.
+///
+/// # Errors
+/// When the update fails.
+pub async fn mark_started(
+    tx: &mut PgConnection,
+    id: Uuid,
+    owner: &str,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update sms_outbound_jobs set send_started_at = $3, lease_until = $4
+         where id = $1 and lease_owner = $2 and status = 'pending'",
+        id,
+        owner,
+        now,
+        lease_until
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Records that Twilio accepted the job as message `sid`; false when it was settled already.
+///
+/// # Errors
+/// When the update fails.
+pub async fn mark_sent(
+    tx: &mut PgConnection,
+    id: Uuid,
+    sid: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update sms_outbound_jobs
+            set status = 'sent', twilio_message_sid = $2, delivery_status = $3, sent_at = $4,
+                attempts = attempts + 1, lease_until = null, lease_owner = null,
+                send_started_at = null, last_error = null, error_code = null
+          where id = $1 and status = 'pending'",
+        id,
+        sid,
+        status,
+        at
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Whether some job already recorded message `sid`.
+///
+/// # Errors
+/// When the query fails.
+pub async fn sid_taken(tx: &mut PgConnection, sid: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from sms_outbound_jobs where twilio_message_sid = $1) as "taken!""#,
+        sid
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// What a failed attempt leaves on the job.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptError<'a> {
+    /// Short reason, never content.
+    pub last_error: &'a str,
+    /// Twilio error code, if any.
+    pub error_code: Option<i32>,
+}
+
+/// Schedules another attempt at `run_at`. `still_in_doubt` keeps the started marker (the
+/// attempt may have created a message, so the next one looks first). False when the job was
+/// settled or re-leased meanwhile.
+///
+/// # Errors
+/// When the update fails.
+pub async fn mark_retry(
+    tx: &mut PgConnection,
+    id: Uuid,
+    owner: &str,
+    run_at: OffsetDateTime,
+    error: AttemptError<'_>,
+    still_in_doubt: bool,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update sms_outbound_jobs
+            set attempts = attempts + 1, run_at = $3, last_error = $4, error_code = $5,
+                lease_until = null, lease_owner = null,
+                send_started_at = case when $6 then send_started_at else null end
+          where id = $1 and lease_owner = $2 and status = 'pending'",
+        id,
+        owner,
+        run_at,
+        error.last_error,
+        error.error_code,
+        still_in_doubt
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Fails the job for good; false when it was settled already.
+///
+/// # Errors
+/// When the update fails.
+pub async fn mark_failed(
+    tx: &mut PgConnection,
+    id: Uuid,
+    error: AttemptError<'_>,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update sms_outbound_jobs
+            set status = 'failed', attempts = attempts + 1, last_error = $2, error_code = $3,
+                lease_until = null, lease_owner = null, send_started_at = null
+          where id = $1 and status = 'pending'",
+        id,
+        error.last_error,
+        error.error_code
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Hands the job back unchanged (pending, no attempt counted), e.g. when its sender is paused
+/// or the worker stops.
+///
+/// # Errors
+/// When the update fails.
+pub async fn release(
+    tx: &mut PgConnection,
+    id: Uuid,
+    owner: &str,
+    error: Option<AttemptError<'_>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update sms_outbound_jobs
+            set lease_until = null, lease_owner = null, send_started_at = null,
+                last_error = coalesce($3, last_error), error_code = coalesce($4, error_code)
+          where id = $1 and lease_owner = $2 and status = 'pending'",
+        id,
+        owner,
+        error.map(|e| e.last_error),
+        error.and_then(|e| e.error_code)
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Jobs waiting to be sent (the queue depth gauge).
+///
+/// # Errors
+/// When the query fails.
+pub async fn pending_count(tx: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from sms_outbound_jobs where status = 'pending'"#
+    )
+    .fetch_one(&mut *tx)
+    .await
+}

@@ -1,0 +1,4 @@
+//! SQL, in small functions that take the caller's transaction (the use case owns begin/commit).
+
+pub mod jobs;
+pub mod state;

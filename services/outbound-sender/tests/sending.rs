@@ -1,0 +1,302 @@
+//! Sending against the Twilio simulator: idempotency, crashes mid-send, retries, carrier
+//! errors, a paused sender and the per-sender rate limit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Cmd, World};
+use proto::Payload;
+use proto::v1::SmsPurpose;
+use twilio_sim::NumberBehavior;
+
+#[tokio::test]
+async fn a_command_replayed_five_times_makes_one_job_and_one_create() {
+    let mut world = World::start().await;
+    world.run("a");
+    let cmd = Cmd::new("replay-1", "+15551230001", "See you at 10?");
+    for _ in 0..5 {
+        // A new event id each time: only the idempotency key ties them together.
+        world.command(cmd).await;
+    }
+    world
+        .wait_job("replay-1", "the job to be sent", |j| j.status == "sent")
+        .await;
+    // Give the four replays time to arrive and be handled.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let jobs: i64 = sqlx::query_scalar("select count(*) from sms_outbound_jobs")
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1);
+    assert_eq!(world.sim.create_count(), 1);
+    assert_eq!(world.events("sms.sent").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_sender_killed_mid_send_completes_the_job_once() {
+    let mut world = World::start().await;
+    // Twilio dates messages by its own clock: the lookup that settles an unknown outcome
+    // compares those dates with the attempt's start, so run this test on the wall clock.
+    world.clock.set(time::OffsetDateTime::now_utc());
+    world.sim.set_create_delay(Duration::from_millis(1500));
+    let first = world.run("a");
+    world
+        .command(
+            Cmd::new("crash-1", "+15551230002", "Your code is 481516").purpose(SmsPurpose::Otp),
+        )
+        .await;
+    let started = world
+        .wait_job("crash-1", "the send to start", |_| true)
+        .await;
+    testkit::wait_until(
+        "the create to be in flight",
+        Duration::from_secs(10),
+        || async { !world.sim.messages().is_empty() },
+    )
+    .await
+    .unwrap();
+    world.kill(first);
+    // The old request is over (the simulator accepted it before holding its answer back), and
+    // the lease runs out.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    world.clock.advance(Duration::from_secs(31));
+    world.sim.set_create_delay(Duration::ZERO);
+    world.run("b");
+    let job = world
+        .wait_job("crash-1", "the job to be sent", |j| j.status == "sent")
+        .await;
+    assert_eq!(job.id, started.id);
+    let to_phone: Vec<_> = world
+        .sim
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == "+15551230002")
+        .collect();
+    println!(
+        "crash test: simulator create_count = {}, messages to the phone = {}",
+        world.sim.create_count(),
+        to_phone.len()
+    );
+    assert_eq!(to_phone.len(), 1, "the text went out once");
+    assert_eq!(
+        job.twilio_message_sid.as_deref(),
+        Some(to_phone[0].sid.as_str())
+    );
+    assert_eq!(world.events("sms.sent").await.len(), 1);
+}
+
+#[tokio::test]
+async fn carrier_opt_out_21610_suppresses_the_number_and_is_never_retried() {
+    let mut world = World::start().await;
+    world
+        .sim
+        .set_number_behavior("+15551230003", NumberBehavior::OptedOut);
+    world.run("a");
+    world
+        .command(Cmd::new("stop-1", "+15551230003", "Your invite"))
+        .await;
+    let job = world
+        .wait_job("stop-1", "the job to fail", |j| j.status == "failed")
+        .await;
+    assert_eq!(job.error_code, Some(21610));
+    assert_eq!(job.attempts, 1);
+    assert_eq!(
+        world.suppression("+15551230003").await.as_deref(),
+        Some("carrier_opted_out")
+    );
+    let marked = world.events("sms.number_marked_unusable").await;
+    assert!(matches!(&marked[..], [Payload::NumberMarkedUnusable(e)] if e.error_code == 21610));
+    assert_eq!(world.events("sms.send_failed").await.len(), 1);
+    // Time passes: nothing is retried.
+    world.clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = world.job("stop-1").await.unwrap();
+    assert_eq!((again.status.as_str(), again.attempts), ("failed", 1));
+    // The next text to that number is suppressed before it reaches Twilio.
+    world
+        .command(Cmd::new("stop-2", "+15551230003", "Another"))
+        .await;
+    world
+        .wait_job("stop-2", "the next job to be suppressed", |j| {
+            j.status == "suppressed"
+        })
+        .await;
+    assert_eq!(world.sim.create_count(), 0);
+}
+
+#[tokio::test]
+async fn a_server_error_then_success_sends_after_one_retry() {
+    let mut world = World::start().await;
+    world.sim.fail_next_creates(1, 500, None);
+    world.run("a");
+    world
+        .command(Cmd::new("retry-1", "+15551230004", "Brunch Sunday?"))
+        .await;
+    let waiting = world
+        .wait_job("retry-1", "the first attempt to fail", |j| j.attempts == 1)
+        .await;
+    assert_eq!(waiting.status, "pending");
+    assert!(waiting.run_at > common::NOON_NY, "backed off");
+    world.clock.advance(Duration::from_secs(61));
+    let job = world
+        .wait_job("retry-1", "the retry to send", |j| j.status == "sent")
+        .await;
+    assert_eq!(job.attempts, 2);
+    assert_eq!(world.sim.create_count(), 1);
+}
+
+#[tokio::test]
+async fn a_blocked_sender_30007_is_paused_and_its_jobs_wait() {
+    let mut world = World::start().await;
+    world.sim.fail_next_creates(1, 400, Some(30007));
+    world.run("a");
+    world
+        .command(Cmd::new("pause-1", "+15551230005", "Hello"))
+        .await;
+    testkit::wait_until(
+        "the sender to be paused",
+        Duration::from_secs(10),
+        || async {
+            let paused: Option<i32> = sqlx::query_scalar(
+                "select error_code from sms_sender_pauses where sender = $1 and resumed_at is null",
+            )
+            .bind(common::FROM)
+            .fetch_optional(&world.db.pool)
+            .await
+            .unwrap();
+            paused == Some(30007)
+        },
+    )
+    .await
+    .unwrap();
+    world
+        .command(Cmd::new("pause-2", "+15551230006", "Hello too"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for key in ["pause-1", "pause-2"] {
+        let job = world.job(key).await.unwrap();
+        assert_eq!(job.status, "pending", "{key} is kept");
+    }
+    assert_eq!(world.sim.create_count(), 0);
+    // Ops resume the sender: both go out.
+    sqlx::query("update sms_sender_pauses set resumed_at = now()")
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+    for key in ["pause-1", "pause-2"] {
+        world
+            .wait_job(key, "the job to be sent after resuming", |j| {
+                j.status == "sent"
+            })
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_backlog_of_fifty_drains_at_one_segment_a_second_and_no_faster() {
+    let mut world = World::start().await;
+    // Hold the sender while the backlog builds up.
+    sqlx::query(
+        "insert into sms_sender_pauses (sender, paused_at, reason) values ($1, now(), 'test')",
+    )
+    .bind(common::FROM)
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    world.run("a");
+    for i in 0..50 {
+        let key = format!("backlog-{i}");
+        let to = format!("+1555124{i:04}");
+        world
+            .command(Cmd::new(&key, &to, "Quick check-in: still coming?"))
+            .await;
+    }
+    testkit::wait_until(
+        "a backlog of fifty jobs",
+        Duration::from_secs(15),
+        || async {
+            let n: i64 = sqlx::query_scalar(
+                "select count(*) from sms_outbound_jobs where status = 'pending'",
+            )
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+            n == 50
+        },
+    )
+    .await
+    .unwrap();
+    let start = {
+        use outbound_sender::clock::Clock as _;
+        world.clock.now()
+    };
+    sqlx::query("update sms_sender_pauses set resumed_at = now()")
+        .execute(&world.db.pool)
+        .await
+        .unwrap();
+    testkit::wait_until("all fifty sent", Duration::from_secs(60), || async {
+        let n: i64 =
+            sqlx::query_scalar("select count(*) from sms_outbound_jobs where status = 'sent'")
+                .fetch_one(&world.db.pool)
+                .await
+                .unwrap();
+        n == 50
+    })
+    .await
+    .unwrap();
+    let sent: Vec<time::OffsetDateTime> =
+        sqlx::query_scalar("select sent_at from sms_outbound_jobs order by sent_at")
+            .fetch_all(&world.db.pool)
+            .await
+            .unwrap();
+    for pair in sent.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= time::Duration::SECOND,
+            "too fast: {pair:?}"
+        );
+    }
+    assert!(sent[0] >= start);
+    let span = sent[49] - sent[0];
+    println!("backlog of 50 at 1 MPS took {span} of simulated time");
+    assert!(
+        span >= time::Duration::seconds(49) && span <= time::Duration::seconds(52),
+        "{span}"
+    );
+}
+
+#[tokio::test]
+async fn a_three_segment_text_costs_three_seconds_of_the_bucket() {
+    let mut world = World::start().await;
+    world.run("a");
+    let long = "This LinkUp is on! Coffee at Blue Bottle, Saturday 10:00. Reply DROP if you cannot make it, or HELP for help. We will remind you Saturday morning, and after the event we will ask how it went so we can find your people.";
+    assert_eq!(twilio::segments::count(long).segments, 2);
+    let three = format!("{long} {long}");
+    assert_eq!(twilio::segments::count(&three).segments, 3);
+    world
+        .command(Cmd::new("seg-1", "+15551230007", &three))
+        .await;
+    let first = world
+        .wait_job("seg-1", "the long text", |j| j.status == "sent")
+        .await;
+    world
+        .command(Cmd::new("seg-2", "+15551230008", "Short one"))
+        .await;
+    let second = world
+        .wait_job("seg-2", "the short text", |j| j.status == "sent")
+        .await;
+    let gap = second.sent_at.unwrap() - first.sent_at.unwrap();
+    assert!(
+        gap >= time::Duration::seconds(3),
+        "3 tokens spent, gap {gap}"
+    );
+    let segments: i32 =
+        sqlx::query_scalar("select num_segments from sms_messages where twilio_message_sid = $1")
+            .bind(first.twilio_message_sid.unwrap())
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(segments, 3);
+}

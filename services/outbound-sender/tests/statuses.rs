@@ -1,0 +1,165 @@
+//! Delivery statuses: forward only, carrier errors from callbacks, and reconciliation when
+//! callbacks never come.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Cmd, World};
+use proto::Payload;
+use proto::v1::SmsStatus;
+use tokio_util::sync::CancellationToken;
+use twilio_sim::NumberBehavior;
+
+async fn message_status(world: &World, sid: &str) -> (Option<String>, Option<i32>) {
+    sqlx::query_as("select status, error_code from sms_messages where twilio_message_sid = $1")
+        .bind(sid)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn sent_sid(world: &mut World, key: &str, to: &str) -> String {
+    world.command(Cmd::new(key, to, "Are you in?")).await;
+    let job = world
+        .wait_job(key, "the job to be sent", |j| j.status == "sent")
+        .await;
+    job.twilio_message_sid.unwrap()
+}
+
+#[tokio::test]
+async fn callbacks_out_of_order_end_delivered() {
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "order-1", "+15551230101").await;
+    assert_eq!(
+        message_status(&world, &sid).await.0.as_deref(),
+        Some("queued")
+    );
+    world.status(&sid, SmsStatus::Delivered, 0).await;
+    testkit::wait_until("delivered", Duration::from_secs(10), || async {
+        message_status(&world, &sid).await.0.as_deref() == Some("delivered")
+    })
+    .await
+    .unwrap();
+    world.status(&sid, SmsStatus::Sent, 0).await;
+    // Wait until the late `sent` was handled (its inbox row), then check nothing moved back.
+    testkit::wait_until("the late sent to be handled", Duration::from_secs(10), || async {
+        let handled: i64 = sqlx::query_scalar(
+            "select count(*) from event_inbox where consumer = 'outbound-sender' and event_type = 'sms.status_reported'",
+        )
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+        handled == 2
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        message_status(&world, &sid).await.0.as_deref(),
+        Some("delivered")
+    );
+    let job = world.job("order-1").await.unwrap();
+    assert_eq!(job.delivery_status.as_deref(), Some("delivered"));
+}
+
+#[tokio::test]
+async fn a_30005_callback_marks_the_number_unusable() {
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "dead-1", "+15551230102").await;
+    world.status(&sid, SmsStatus::Undelivered, 30005).await;
+    testkit::wait_until(
+        "the number to be suppressed",
+        Duration::from_secs(10),
+        || async { world.suppression("+15551230102").await.as_deref() == Some("unusable") },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        message_status(&world, &sid).await,
+        (Some("undelivered".to_owned()), Some(30005))
+    );
+    let marked = world.events("sms.number_marked_unusable").await;
+    assert!(
+        matches!(&marked[..], [Payload::NumberMarkedUnusable(e)] if e.error_code == 30005 && e.message_sid == sid),
+        "{marked:?}"
+    );
+    world
+        .command(Cmd::new("dead-2", "+15551230102", "Hello?"))
+        .await;
+    world
+        .wait_job("dead-2", "the next text to be suppressed", |j| {
+            j.status == "suppressed"
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_30007_callback_pauses_the_sender() {
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "filter-1", "+15551230103").await;
+    world.status(&sid, SmsStatus::Undelivered, 30007).await;
+    testkit::wait_until("the sender to be paused", Duration::from_secs(10), || async {
+        let paused: bool = sqlx::query_scalar(
+            "select exists (select 1 from sms_sender_pauses where sender = $1 and resumed_at is null)",
+        )
+        .bind(common::FROM)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap();
+        paused
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn reconciliation_settles_a_message_whose_callbacks_never_came() {
+    let mut world = World::start().await;
+    world.sim.set_drop_callbacks(true);
+    world.sim.set_auto_callbacks(true);
+    world
+        .sim
+        .set_number_behavior("+15551230104", NumberBehavior::Unreachable(30006));
+    world.run("a");
+    let sid = sent_sid(&mut world, "quiet-1", "+15551230104").await;
+    testkit::wait_until(
+        "the simulator to give up delivering",
+        Duration::from_secs(10),
+        || async {
+            world
+                .sim
+                .message(&sid)
+                .is_some_and(|m| m.error_code == Some(30006))
+        },
+    )
+    .await
+    .unwrap();
+    let engine = world.engine("reconciler");
+    let token = CancellationToken::new();
+    assert_eq!(
+        engine.reconcile_once(&token).await.unwrap(),
+        0,
+        "not stale yet"
+    );
+    world.clock.advance(Duration::from_secs(61));
+    assert_eq!(engine.reconcile_once(&token).await.unwrap(), 1);
+    assert_eq!(
+        message_status(&world, &sid).await,
+        (Some("undelivered".to_owned()), Some(30006))
+    );
+    assert_eq!(
+        world.suppression("+15551230104").await.as_deref(),
+        Some("unusable")
+    );
+    world.clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        engine.reconcile_once(&token).await.unwrap(),
+        0,
+        "final statuses are left alone"
+    );
+}
