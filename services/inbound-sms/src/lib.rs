@@ -2,17 +2,30 @@
 //!
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
+//!
+//! - [`webhooks`]: the routes, the checks every request passes, and the handlers (which own
+//!   each transaction).
+//! - [`store`]: the SQL, one small function per statement, run in the handler's transaction.
+//! - [`events`]: the `sms.received` and `sms.status_reported` envelopes.
+//! - [`metrics`]: accepted / duplicate / rejected / failed counters and the latency histogram.
+//! - [`Error`]: the one error type, and the HTTP answer for each case.
 
 mod config;
+mod error;
+pub mod events;
+pub mod metrics;
+pub mod store;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
-use axum::Router;
 use bus::ServiceBus;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
+pub use error::Error;
+pub use webhooks::{WebhookState, router};
 
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "inbound-sms";
@@ -53,7 +66,8 @@ impl Service {
             self.config.common.nats_stream_replicas,
         );
         let relay = tokio::spawn(bus.run(shutdown.clone()));
-        let served = self.host.serve(Router::new(), shutdown).await;
+        let state = WebhookState::new(self.host.pool().clone(), &self.config);
+        let served = self.host.serve(router(state), shutdown).await;
         // The relay stops on the same token; wait so no batch is cut off mid-commit.
         let _ = relay.await;
         served

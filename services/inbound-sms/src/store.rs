@@ -1,0 +1,174 @@
+//! inbound-sms's SQL: small functions that each run in the caller's transaction (the handler
+//! owns begin and commit). The service's role may write only `direction = 'in'` rows of
+//! `sms_messages`, its own `message_events`, and its own outbox rows; it reads `users`.
+
+use std::fmt;
+
+use sqlx::PgConnection;
+use twilio::webhook::MaskedPhone;
+use uuid::Uuid;
+
+/// An inbound message as stored: metadata in clear, the body only as AES-GCM parts. `Debug`
+/// masks the phone numbers.
+pub struct NewInbound<'a> {
+    /// Twilio `MessageSid` (unique; what claims the message).
+    pub message_sid: &'a str,
+    /// Sender, E.164.
+    pub from_e164: &'a str,
+    /// JOSH's number that received it.
+    pub to_e164: &'a str,
+    /// Keyed hash of the sender, to find the user.
+    pub phone_hash: &'a str,
+    /// The encrypted body (associated data: the `MessageSid` bytes).
+    pub body: &'a crypto::EncryptedBody,
+    /// `NumMedia`.
+    pub media_count: i32,
+    /// The id carried through every event this message causes.
+    pub correlation_id: Uuid,
+}
+
+impl fmt::Debug for NewInbound<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewInbound")
+            .field("message_sid", &self.message_sid)
+            .field("from_e164", &MaskedPhone(self.from_e164))
+            .field("to_e164", &MaskedPhone(self.to_e164))
+            .field("phone_hash", &self.phone_hash)
+            .field("key_version", &self.body.key_version)
+            .field("media_count", &self.media_count)
+            .field("correlation_id", &self.correlation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The row a new message was stored as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed {
+    /// `sms_messages.id`.
+    pub id: Uuid,
+    /// The sender's user, when the phone hash is known.
+    pub user_id: Option<Uuid>,
+}
+
+/// Stores `message` and its `sms.received` audit row unless its `MessageSid` is already
+/// stored. Returns the new row, or `None` for a duplicate (a retried or concurrent delivery),
+/// which changes nothing. `audit` is the audit row's payload (ids and counts only); the row's id
+/// is added to it as `sms_message_id`.
+///
+/// One statement (the claim, the user lookup and the audit insert), so the hot path costs one
+/// round trip. Concurrent deliveries of one SID serialize on the unique index: the first
+/// inserts, the others wait for its commit and then find the conflict.
+#[tracing::instrument(skip_all, fields(message_sid = %message.message_sid))]
+pub async fn claim_inbound(
+    tx: &mut PgConnection,
+    message: &NewInbound<'_>,
+    audit: &serde_json::Value,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"with claimed as (
+             insert into sms_messages
+               (direction, from_e164, to_e164, twilio_message_sid, body_ciphertext, body_iv, body_tag,
+                key_version, media_count, status, last_status_at, correlation_id, user_id)
+             values ('in', $1, $2, $3, $4, $5, $6, $7, $8, 'received', now(), $9,
+                     (select u.id from users u where u.phone_hash = $10))
+             on conflict (twilio_message_sid) do nothing
+             returning id, user_id, correlation_id
+           ), audit as (
+             insert into message_events (user_id, event_type, payload, correlation_id)
+             select user_id, 'sms.received', $11::jsonb || jsonb_build_object('sms_message_id', id),
+                    correlation_id
+             from claimed
+           )
+           select id as "id!", user_id from claimed"#,
+        message.from_e164,
+        message.to_e164,
+        message.message_sid,
+        message.body.ciphertext.as_slice(),
+        message.body.nonce.as_slice(),
+        message.body.tag.as_slice(),
+        message.body.key_version,
+        message.media_count,
+        message.correlation_id,
+        message.phone_hash,
+        audit,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| Claimed {
+        id: r.id,
+        user_id: r.user_id,
+    }))
+}
+
+/// The user whose phone hash this is, if any.
+#[tracing::instrument(skip_all)]
+pub async fn user_id_by_phone_hash(
+    tx: &mut PgConnection,
+    phone_hash: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("select id from users where phone_hash = $1", phone_hash)
+        .fetch_optional(&mut *tx)
+        .await
+}
+
+/// An audit row in `message_events`. The payload holds ids and counts only: never a body or a
+/// phone number.
+#[derive(Debug)]
+pub struct MessageEvent<'a> {
+    /// The user it is about, when known.
+    pub user_id: Option<Uuid>,
+    /// E.g. `sms.received`, `sms.status_reported`.
+    pub event_type: &'a str,
+    /// Ids and counts.
+    pub payload: serde_json::Value,
+    /// The webhook's correlation id.
+    pub correlation_id: Uuid,
+}
+
+/// Appends an audit row.
+#[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
+pub async fn insert_message_event(
+    tx: &mut PgConnection,
+    event: &MessageEvent<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into message_events (user_id, event_type, payload, correlation_id)
+         values ($1, $2, $3, $4)",
+        event.user_id,
+        event.event_type,
+        event.payload,
+        event.correlation_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_phone_numbers() {
+        let ring =
+            crypto::Keyring::from_config("1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "1")
+                .unwrap();
+        let body = ring.encrypt_str("hello there", b"SM1").unwrap();
+        let row = NewInbound {
+            message_sid: "SM1",
+            from_e164: "+14155550100",
+            to_e164: "+15558675310",
+            phone_hash: "abc",
+            body: &body,
+            media_count: 0,
+            correlation_id: Uuid::nil(),
+        };
+        let text = format!("{row:?}");
+        assert!(
+            !text.contains("4155550100") && !text.contains("5558675310"),
+            "{text}"
+        );
+        assert!(text.contains("+1********00"), "{text}");
+    }
+}

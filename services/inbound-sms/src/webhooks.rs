@@ -1,0 +1,365 @@
+//! Twilio's webhooks: `POST /v1/twilio/sms` (inbound messages) and `POST /v1/twilio/status`
+//! (status callbacks of outbound messages).
+//!
+//! Every request goes through the same checks, each rejection answered and logged once with its
+//! reason and nothing stored: method (405), content type (415), signature header present (403),
+//! body size (413), `X-Twilio-Signature` over `PUBLIC_BASE_URL` + path + query and every
+//! parameter (403), `AccountSid` is ours (403), parameters well formed (400 naming the field).
+//! A valid request is stored once per `MessageSid` (or once per (SID, status)) in one
+//! transaction with its outbox event, and answered `200` with empty TwiML in milliseconds; a
+//! redelivery gets the same answer and changes nothing.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode, request};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tracing::field::Empty;
+use twilio::signature;
+use twilio::webhook::{self, FormParams, InboundMessage, StatusCallback, WebhookError};
+use uuid::Uuid;
+
+use crate::Config;
+use crate::error::{Error, ErrorChain};
+use crate::events::{self, Received, Reported};
+use crate::metrics::{self, Endpoint, Outcome};
+use crate::store::{self, MessageEvent, NewInbound};
+
+/// Where Twilio posts inbound messages.
+pub const SMS_PATH: &str = "/v1/twilio/sms";
+/// Where Twilio posts status callbacks (the `StatusCallback` outbound-sender sets).
+pub const STATUS_PATH: &str = "/v1/twilio/status";
+/// The largest body accepted (Twilio's bodies are a few KiB even with 10 media URLs).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The answer to every accepted webhook: empty TwiML (replies go out through the API).
+pub const EMPTY_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#;
+
+/// What the webhook handlers share.
+#[derive(Clone)]
+pub struct WebhookState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    pool: PgPool,
+    keyring: crypto::Keyring,
+    pepper: crypto::PhonePepper,
+    auth_token: SecretString,
+    account_sid: String,
+    public_base_url: String,
+    body_limit: usize,
+}
+
+impl WebhookState {
+    /// The handlers' state from the service config, storing through `pool` (connected as
+    /// `josh_inbound_sms`).
+    pub fn new(pool: PgPool, config: &Config) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                keyring: config.keyring.clone(),
+                pepper: config.phone_pepper.clone(),
+                auth_token: config.twilio_auth_token.clone(),
+                account_sid: config.twilio_account_sid.clone(),
+                public_base_url: config.public_base_url.clone(),
+                body_limit: DEFAULT_BODY_LIMIT,
+            }),
+        }
+    }
+
+    /// Overrides the body size limit (default [`DEFAULT_BODY_LIMIT`]).
+    #[must_use]
+    pub fn with_body_limit(mut self, limit: usize) -> Self {
+        Arc::make_mut(&mut self.inner).body_limit = limit;
+        self
+    }
+}
+
+impl fmt::Debug for WebhookState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookState")
+            .field("account_sid", &self.inner.account_sid)
+            .field("public_base_url", &self.inner.public_base_url)
+            .field("body_limit", &self.inner.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The webhook routes. Any method but POST answers 405 (with `Allow: POST`).
+pub fn router(state: WebhookState) -> Router {
+    Router::new()
+        .route(
+            SMS_PATH,
+            post(sms).fallback(|| async { wrong_method(Endpoint::Sms) }),
+        )
+        .route(
+            STATUS_PATH,
+            post(status).fallback(|| async { wrong_method(Endpoint::Status) }),
+        )
+        .with_state(state)
+}
+
+#[tracing::instrument(name = "twilio_sms_webhook", skip_all, fields(message_sid = Empty, outcome = Empty))]
+async fn sms(State(state): State<WebhookState>, request: Request) -> Response {
+    let started = Instant::now();
+    let result = receive_sms(&state.inner, request).await;
+    answer(Endpoint::Sms, started, result)
+}
+
+#[tracing::instrument(name = "twilio_status_webhook", skip_all, fields(message_sid = Empty, status = Empty, outcome = Empty))]
+async fn status(State(state): State<WebhookState>, request: Request) -> Response {
+    let started = Instant::now();
+    let result = receive_status(&state.inner, request).await;
+    answer(Endpoint::Status, started, result)
+}
+
+fn wrong_method(endpoint: Endpoint) -> Response {
+    answer(endpoint, Instant::now(), Err(Error::MethodNotAllowed))
+}
+
+/// Turns a handler's result into the answer, logging and counting it exactly once.
+fn answer(endpoint: Endpoint, started: Instant, result: Result<Outcome, Error>) -> Response {
+    let span = tracing::Span::current();
+    match result {
+        Ok(outcome) => {
+            span.record("outcome", outcome.as_str());
+            metrics::record(endpoint, outcome, started.elapsed());
+            tracing::info!(
+                endpoint = endpoint.as_str(),
+                outcome = outcome.as_str(),
+                "webhook accepted"
+            );
+            (
+                StatusCode::OK,
+                [(CONTENT_TYPE, "text/xml; charset=utf-8")],
+                EMPTY_TWIML,
+            )
+                .into_response()
+        }
+        Err(error) => {
+            let reason = error.reason();
+            let outcome = if error.is_server_error() {
+                tracing::error!(
+                    endpoint = endpoint.as_str(),
+                    reason,
+                    error = %ErrorChain(&error),
+                    "webhook failed"
+                );
+                Outcome::Failed(reason)
+            } else {
+                tracing::warn!(
+                    endpoint = endpoint.as_str(),
+                    reason,
+                    field = error.field(),
+                    "webhook rejected"
+                );
+                Outcome::Rejected(reason)
+            };
+            span.record("outcome", outcome.as_str());
+            metrics::record(endpoint, outcome, started.elapsed());
+            error.into_response()
+        }
+    }
+}
+
+/// An inbound message: verified, then stored once per `MessageSid` with its audit row and its
+/// `sms.received` event, in one transaction.
+async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> {
+    let params = verify(state, request).await?;
+    let message = InboundMessage::from_params(params)?;
+    tracing::Span::current().record("message_sid", message.message_sid.as_str());
+    crypto::validate_e164(message.from.as_str()).map_err(|_| WebhookError::Malformed {
+        field: "From",
+        expected: "an E.164 phone number",
+    })?;
+    let media_count = i32::try_from(message.num_media).map_err(|_| WebhookError::Malformed {
+        field: "NumMedia",
+        expected: "a whole number in range",
+    })?;
+    let phone_hash = state.pepper.hash(message.from.as_str());
+    // Bound to the SID: a ciphertext moved to another row does not decrypt.
+    let body = state
+        .keyring
+        .encrypt_str(&message.body, message.message_sid.as_bytes())?;
+    let correlation_id = Uuid::now_v7();
+    let received_at = OffsetDateTime::now_utc();
+
+    let new = NewInbound {
+        message_sid: &message.message_sid,
+        from_e164: message.from.as_str(),
+        to_e164: message.to.as_str(),
+        phone_hash: &phone_hash,
+        body: &body,
+        media_count,
+        correlation_id,
+    };
+    // Ids and counts only: never the body or a phone number.
+    let audit = json!({
+        "message_sid": message.message_sid,
+        "direction": "in",
+        "num_segments": message.num_segments,
+        "num_media": message.num_media,
+        "messaging_service_sid": message.messaging_service_sid,
+        "key_version": body.key_version,
+    });
+
+    let mut tx = state.pool.begin().await?;
+    let Some(claimed) = store::claim_inbound(&mut tx, &new, &audit).await? else {
+        tx.rollback().await?;
+        return Ok(Outcome::Duplicate);
+    };
+    let envelope = events::sms_received(&Received {
+        message: &message,
+        phone_hash: &phone_hash,
+        user_id: claimed.user_id,
+        body: &body,
+        correlation_id,
+        received_at,
+    });
+    if !bus::outbox::enqueue(&mut tx, &envelope).await? {
+        // Only possible if the row was deleted after its event was published.
+        tracing::warn!("sms.received was already in the outbox");
+    }
+    tx.commit().await?;
+    Ok(Outcome::Accepted)
+}
+
+/// A status callback: verified, then its `sms.status_reported` event enqueued once per
+/// (SID, status), with an audit row when the event is new. Never touches `sms_messages`:
+/// outbound-sender owns outbound rows and moves their status from the event.
+async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Error> {
+    let params = verify(state, request).await?;
+    let callback = StatusCallback::from_params(params)?;
+    let span = tracing::Span::current();
+    span.record("message_sid", callback.message_sid.as_str());
+    span.record("status", callback.status.as_str());
+    let error_code = callback
+        .error_code
+        .map(i32::try_from)
+        .transpose()
+        .map_err(|_| WebhookError::Malformed {
+            field: "ErrorCode",
+            expected: "a Twilio error code",
+        })?
+        .unwrap_or(0);
+    let phone_hash = callback
+        .to
+        .as_ref()
+        .filter(|to| crypto::validate_e164(to.as_str()).is_ok())
+        .map(|to| state.pepper.hash(to.as_str()));
+    let correlation_id = Uuid::now_v7();
+    let envelope = events::sms_status_reported(&Reported {
+        callback: &callback,
+        error_code,
+        phone_hash: phone_hash.as_deref(),
+        correlation_id,
+        reported_at: OffsetDateTime::now_utc(),
+    });
+
+    let mut tx = state.pool.begin().await?;
+    if !bus::outbox::enqueue(&mut tx, &envelope).await? {
+        tx.rollback().await?;
+        return Ok(Outcome::Duplicate);
+    }
+    let user_id = match &phone_hash {
+        Some(hash) => store::user_id_by_phone_hash(&mut tx, hash).await?,
+        None => None,
+    };
+    let audit = MessageEvent {
+        user_id,
+        event_type: "sms.status_reported",
+        payload: json!({
+            "message_sid": callback.message_sid,
+            "status": callback.status.as_str(),
+            "error_code": callback.error_code,
+            "messaging_service_sid": callback.messaging_service_sid,
+            "event_type": callback.event_type,
+        }),
+        correlation_id,
+    };
+    store::insert_message_event(&mut tx, &audit).await?;
+    tx.commit().await?;
+    Ok(Outcome::Accepted)
+}
+
+/// The checks every webhook passes before anything is stored; returns its parameters.
+async fn verify(state: &Inner, request: Request) -> Result<FormParams, Error> {
+    let (parts, body) = request.into_parts();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !webhook::is_form_content_type(content_type) {
+        return Err(Error::UnsupportedMediaType);
+    }
+    let signature = parts
+        .headers
+        .get(signature::HEADER)
+        .filter(|v| !v.is_empty())
+        .ok_or(Error::MissingSignature)?
+        .to_str()
+        .map_err(|_| Error::InvalidSignature)?;
+    let bytes = read_body(body, &parts.headers, state.body_limit).await?;
+    let params = FormParams::parse(&bytes);
+    let url = signed_url(&state.public_base_url, &parts);
+    if !signature::validate(
+        state.auth_token.expose_secret(),
+        &url,
+        params.pairs(),
+        signature,
+    ) {
+        return Err(Error::InvalidSignature);
+    }
+    // A missing AccountSid is a malformed request (400), found when the params are typed.
+    if params
+        .get("AccountSid")
+        .is_some_and(|sid| !sid.is_empty() && sid != state.account_sid)
+    {
+        return Err(Error::AccountMismatch);
+    }
+    Ok(params)
+}
+
+/// The URL Twilio signed: how it sees us (`PUBLIC_BASE_URL`) plus the path and query it called.
+fn signed_url(public_base_url: &str, parts: &request::Parts) -> String {
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    let path_and_query = uri
+        .path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str());
+    format!("{public_base_url}{path_and_query}")
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
+/// while reading for chunked bodies).
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Error> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Error::PayloadTooLarge { limit })
+        }
+        Err(error) => Err(Error::UnreadableBody(error)),
+    }
+}
