@@ -22,12 +22,14 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// An ordinary reply in the conversation.
+    /// An ordinary reply in the conversation. It answers a text the person just sent, so it goes
+    /// now even in their quiet hours: quiet hours hold back only what JOSH starts on its own
+    /// (invites, reminders, nudges).
     pub fn say(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             purpose: SmsPurpose::Reply,
-            urgent: false,
+            urgent: true,
         }
     }
 

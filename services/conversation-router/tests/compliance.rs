@@ -122,6 +122,17 @@ async fn more_than_ten_texts_a_minute_get_one_slow_down() {
 }
 
 #[tokio::test]
+async fn replies_to_a_text_go_out_even_in_quiet_hours() {
+    let r = Router::new().await;
+    let sent = r.deliver(&r.envelope(PHONE, "hi")).await;
+    assert_eq!(sent[0].command.purpose(), SmsPurpose::Reply);
+    assert!(
+        sent[0].command.urgent,
+        "a reply answers the person now, whatever the hour"
+    );
+}
+
+#[tokio::test]
 async fn no_plaintext_reply_is_stored() {
     let r = Router::new().await;
     r.text(PHONE, "hi").await;
