@@ -85,6 +85,27 @@ impl MessageStatus {
     }
 }
 
+impl MessageStatus {
+    /// The same status as it travels on JOSH's bus (`sms.status_reported`, `sms.sent`).
+    pub fn to_bus(self) -> proto::v1::SmsStatus {
+        use proto::v1::SmsStatus;
+        match self {
+            Self::Accepted => SmsStatus::Accepted,
+            Self::Scheduled => SmsStatus::Scheduled,
+            Self::Queued => SmsStatus::Queued,
+            Self::Sending => SmsStatus::Sending,
+            Self::Sent => SmsStatus::Sent,
+            Self::Undelivered => SmsStatus::Undelivered,
+            Self::Failed => SmsStatus::Failed,
+            Self::Delivered => SmsStatus::Delivered,
+            Self::Read => SmsStatus::Read,
+            Self::Canceled => SmsStatus::Canceled,
+            Self::Receiving => SmsStatus::Receiving,
+            Self::Received => SmsStatus::Received,
+        }
+    }
+}
+
 impl fmt::Display for MessageStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -138,6 +159,16 @@ mod tests {
             assert_eq!(status.to_string(), name);
         }
         assert!("lost".parse::<MessageStatus>().is_err());
+    }
+
+    #[test]
+    fn every_status_has_its_bus_value() {
+        for (status, name) in MessageStatus::ALL {
+            assert_eq!(
+                status.to_bus().as_str_name(),
+                format!("SMS_STATUS_{}", name.to_uppercase())
+            );
+        }
     }
 
     #[test]

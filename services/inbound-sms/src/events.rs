@@ -1,7 +1,7 @@
 //! The events inbound-sms publishes, as bus envelopes.
 
 use proto::Envelope;
-use proto::v1::{SmsReceived, SmsStatus, SmsStatusReported};
+use proto::v1::{SmsReceived, SmsStatusReported};
 use time::OffsetDateTime;
 use twilio::status::MessageStatus;
 use twilio::webhook::{InboundMessage, StatusCallback};
@@ -95,7 +95,7 @@ pub fn sms_status_reported(r: &Reported<'_>) -> Envelope {
         phone_hash: r.phone_hash.unwrap_or_default().to_owned(),
         ..SmsStatusReported::default()
     };
-    payload.set_status(wire_status(callback.status));
+    payload.set_status(callback.status.to_bus());
     Envelope {
         event_id: Uuid::now_v7().to_string(),
         occurred_at: Some(at),
@@ -107,24 +107,6 @@ pub fn sms_status_reported(r: &Reported<'_>) -> Envelope {
     }
 }
 
-/// The bus enum value of a Twilio status.
-pub fn wire_status(status: MessageStatus) -> SmsStatus {
-    match status {
-        MessageStatus::Accepted => SmsStatus::Accepted,
-        MessageStatus::Scheduled => SmsStatus::Scheduled,
-        MessageStatus::Queued => SmsStatus::Queued,
-        MessageStatus::Sending => SmsStatus::Sending,
-        MessageStatus::Sent => SmsStatus::Sent,
-        MessageStatus::Undelivered => SmsStatus::Undelivered,
-        MessageStatus::Failed => SmsStatus::Failed,
-        MessageStatus::Delivered => SmsStatus::Delivered,
-        MessageStatus::Read => SmsStatus::Read,
-        MessageStatus::Canceled => SmsStatus::Canceled,
-        MessageStatus::Receiving => SmsStatus::Receiving,
-        MessageStatus::Received => SmsStatus::Received,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -133,7 +115,7 @@ mod tests {
     #[test]
     fn every_status_maps_to_its_wire_value() {
         for (status, name) in MessageStatus::ALL {
-            let wire = wire_status(status);
+            let wire = status.to_bus();
             assert_eq!(
                 wire.as_str_name(),
                 format!("SMS_STATUS_{}", name.to_ascii_uppercase())

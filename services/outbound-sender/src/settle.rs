@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use proto::v1::SmsStatus;
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::PgConnection;
 use twilio::client::{ApiError, MessageResource};
@@ -80,7 +79,7 @@ impl Outbound {
             segments,
             &user,
             purpose::parse(&job.purpose),
-            sms_status(status),
+            status.to_bus(),
             origin.at,
         );
         events::publish(&mut tx, &origin, format!("sms.sent:{}", job.id), event).await?;
@@ -310,24 +309,6 @@ pub(crate) fn backoff(base: Duration, cap: Duration, attempts: i32, jitter: f64)
 fn jitter() -> f64 {
     let bits = uuid::Uuid::new_v4().as_u128() & 0xFFFF;
     0.5 + (bits as f64 / f64::from(u16::MAX)) / 2.0
-}
-
-/// The bus enum of a Twilio status.
-pub(crate) fn sms_status(status: MessageStatus) -> SmsStatus {
-    match status {
-        MessageStatus::Accepted => SmsStatus::Accepted,
-        MessageStatus::Scheduled => SmsStatus::Scheduled,
-        MessageStatus::Queued => SmsStatus::Queued,
-        MessageStatus::Sending => SmsStatus::Sending,
-        MessageStatus::Sent => SmsStatus::Sent,
-        MessageStatus::Undelivered => SmsStatus::Undelivered,
-        MessageStatus::Failed => SmsStatus::Failed,
-        MessageStatus::Delivered => SmsStatus::Delivered,
-        MessageStatus::Read => SmsStatus::Read,
-        MessageStatus::Canceled => SmsStatus::Canceled,
-        MessageStatus::Receiving => SmsStatus::Receiving,
-        MessageStatus::Received => SmsStatus::Received,
-    }
 }
 
 #[cfg(test)]
