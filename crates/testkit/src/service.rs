@@ -86,6 +86,8 @@ async fn expect_config_exit(
         .env_clear()
         .envs(env.iter().cloned())
         .stdin(Stdio::null())
+        // A binary that wrongly starts instead of exiting must not outlive the test.
+        .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(20), out)
         .await
