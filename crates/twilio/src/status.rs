@@ -25,6 +25,8 @@ pub enum MessageStatus {
     Delivered,
     /// Read (WhatsApp and RCS; final).
     Read,
+    /// Delivered to some but not all recipients (final).
+    PartiallyDelivered,
     /// Canceled before sending (final).
     Canceled,
     /// An inbound message being received.
@@ -35,7 +37,7 @@ pub enum MessageStatus {
 
 impl MessageStatus {
     /// Every status with its wire name.
-    pub const ALL: [(MessageStatus, &'static str); 12] = [
+    pub const ALL: [(MessageStatus, &'static str); 13] = [
         (Self::Accepted, "accepted"),
         (Self::Scheduled, "scheduled"),
         (Self::Queued, "queued"),
@@ -45,6 +47,7 @@ impl MessageStatus {
         (Self::Failed, "failed"),
         (Self::Delivered, "delivered"),
         (Self::Read, "read"),
+        (Self::PartiallyDelivered, "partially_delivered"),
         (Self::Canceled, "canceled"),
         (Self::Receiving, "receiving"),
         (Self::Received, "received"),
@@ -65,7 +68,11 @@ impl MessageStatus {
             Self::Queued | Self::Received => 1,
             Self::Sending => 2,
             Self::Sent => 3,
-            Self::Undelivered | Self::Failed | Self::Delivered | Self::Canceled => 4,
+            Self::Undelivered
+            | Self::Failed
+            | Self::Delivered
+            | Self::Canceled
+            | Self::PartiallyDelivered => 4,
             Self::Read => 5,
         }
     }
@@ -99,6 +106,7 @@ impl MessageStatus {
             Self::Failed => SmsStatus::Failed,
             Self::Delivered => SmsStatus::Delivered,
             Self::Read => SmsStatus::Read,
+            Self::PartiallyDelivered => SmsStatus::PartiallyDelivered,
             Self::Canceled => SmsStatus::Canceled,
             Self::Receiving => SmsStatus::Receiving,
             Self::Received => SmsStatus::Received,
@@ -173,7 +181,14 @@ mod tests {
 
     #[test]
     fn final_statuses() {
-        for s in [Delivered, Undelivered, Failed, Read, Canceled] {
+        for s in [
+            Delivered,
+            Undelivered,
+            Failed,
+            Read,
+            Canceled,
+            PartiallyDelivered,
+        ] {
             assert!(s.is_final(), "{s}");
         }
         for s in [Accepted, Queued, Sending, Sent] {
