@@ -81,6 +81,28 @@ A few quick questions first."
     )
 }
 
+/// Onboarding: what a LinkUp is (product-rules §3).
+pub const LINKUPS_EXPLAINED: &str = "Here's how it works: tell me what you'd like to do and when, and \
+I'll find 2-6 people nearby who'd enjoy it too. That's a LinkUp.";
+
+/// Interview step activity_01.
+pub const ASK_ACTIVITIES: &str =
+    "What would you enjoy doing with new friends? Name 2 or 3, like coffee, hiking or board games.";
+
+/// activity_01 when no catalog activity was recognised: a short list to pick from.
+pub const ACTIVITY_LIST: &str =
+    "Pick 2 or 3 by number: 1 Coffee, 2 Walk, 3 Hike, 4 Brunch, 5 Board games, 6 Trivia";
+
+/// Interview step activity_02: the top pick among `names` (numbered from 1).
+pub fn ask_top_pick(names: &[String]) -> String {
+    let options: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{} {n}", i + 1))
+        .collect();
+    format!("Nice! Which is your top pick? {}", options.join(", "))
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -129,6 +151,17 @@ mod tests {
             (waitlisted("San Francisco — Mission"), 2),
             (onboarding_opening("Alexandria"), 1),
             (NO_RUSH.to_owned(), 1),
+            (LINKUPS_EXPLAINED.to_owned(), 1),
+            (ASK_ACTIVITIES.to_owned(), 1),
+            (ACTIVITY_LIST.to_owned(), 1),
+            (
+                ask_top_pick(&[
+                    "Board games".to_owned(),
+                    "Volunteering".to_owned(),
+                    "Farmers market".to_owned(),
+                ]),
+                1,
+            ),
             (MENU.to_owned(), 1),
         ]
     }

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod error;
 mod events;
 pub mod inbound;
+mod interview;
 pub mod pipeline;
 mod registration;
 pub mod replies;

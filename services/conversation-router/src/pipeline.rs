@@ -68,7 +68,7 @@ pub async fn run(
     }
     let replies = match &user {
         None => registration::step(tx, ctx, msg).await?,
-        Some(user) => converse(tx, ctx, user).await?,
+        Some(user) => converse(tx, ctx, msg, user).await?,
     };
     Ok((user, replies))
 }
@@ -147,16 +147,25 @@ async fn carrier(
     }
 }
 
-/// A registered user's text. Interview, LinkUp and invite dialogs plug in here (issue 5 goes on);
-/// until then a held account hears it is paused and everyone else gets the menu, never silence.
+/// A registered user's text: a held account hears it is paused; an interview in progress takes
+/// the answer; otherwise the menu, never silence. LinkUp, invite and post-event dialogs plug in
+/// here as they arrive.
 async fn converse(
     tx: &mut PgConnection,
     ctx: &Context,
+    msg: &Inbound<'_>,
     user: &User,
 ) -> Result<Vec<Reply>, RouterError> {
     let hold = crate::store::safety::hold_state(tx, user.id, ctx.clock.now()).await?;
     if hold == "hard_hold" {
         return Ok(vec![Reply::say(copy::ACCOUNT_PAUSED)]);
+    }
+    let session = crate::store::profiles::session(tx, user.id).await?;
+    let interviewing = session.filter(|s| s.mode == "interviewing");
+    if let Some(session) = interviewing
+        && let Some(replies) = crate::interview::step(tx, msg, user, &session.state_token).await?
+    {
+        return Ok(replies);
     }
     Ok(vec![Reply::say(copy::MENU)])
 }

@@ -114,8 +114,11 @@ async fn finish(
         .await?;
         if open {
             identity::set_user_state(tx, user_id, "interviewing").await?;
-            identity::start_conversation(tx, user_id, "interviewing", "onboarding:opening").await?;
-            copy::onboarding_opening(first)
+            identity::start_conversation(tx, user_id, "interviewing", crate::interview::FIRST_STEP)
+                .await?;
+            publish_registration(tx, msg, user_id, Some(region.id), true, now).await?;
+            record(tx, msg, user_id, "interviewing").await?;
+            return Ok(crate::interview::opening(first));
         } else {
             identity::start_conversation(tx, user_id, "idle", "waitlisted").await?;
             copy::waitlisted(&region.display_name)
@@ -124,8 +127,19 @@ async fn finish(
         identity::start_conversation(tx, user_id, "idle", "no_region").await?;
         copy::waitlisted("your area")
     };
+    record(tx, msg, user_id, "verified").await?;
+    publish_registration(tx, msg, user_id, region.as_ref().map(|r| r.id), open, now).await?;
+    Ok(vec![Reply::say(reply)])
+}
+
+/// Appends the registration to `domain_events`.
+async fn record(
+    tx: &mut PgConnection,
+    msg: &Inbound<'_>,
+    user_id: uuid::Uuid,
+    to: &str,
+) -> Result<(), RouterError> {
     let correlation = uuid::Uuid::parse_str(&msg.envelope.correlation_id).ok();
-    let to = if open { "interviewing" } else { "verified" };
     let key = format!("user:{user_id}:registered");
     identity::record_transition(
         tx,
@@ -137,8 +151,7 @@ async fn finish(
         correlation,
     )
     .await?;
-    publish_registration(tx, msg, user_id, region.as_ref().map(|r| r.id), open, now).await?;
-    Ok(vec![Reply::say(reply)])
+    Ok(())
 }
 
 async fn publish_registration(

@@ -51,7 +51,7 @@ async fn stop_confirms_once_then_silence_until_start() {
             .as_deref(),
         Some("true")
     );
-    assert_eq!(r.text(PHONE, "hi").await, [copy::MENU]);
+    assert_eq!(r.text(PHONE, "hi").await, [copy::ACTIVITY_LIST]);
     let events = r.events().await;
     assert!(
         events.ends_with(&[
@@ -106,7 +106,7 @@ async fn more_than_ten_texts_a_minute_get_one_slow_down() {
     let r = Router::new().await;
     r.register(PHONE, "Kai", "94110").await; // six texts
     for _ in 0..4 {
-        assert_eq!(r.text(PHONE, "hello").await, [copy::MENU]);
+        assert_eq!(r.text(PHONE, "hello").await, [copy::ACTIVITY_LIST]);
     }
     assert_eq!(
         r.text(PHONE, "hello").await,
@@ -118,7 +118,11 @@ async fn more_than_ten_texts_a_minute_get_one_slow_down() {
         "one warning per window"
     );
     r.clock.advance(time::Duration::seconds(61));
-    assert_eq!(r.text(PHONE, "hello").await, [copy::MENU], "a new window");
+    assert_eq!(
+        r.text(PHONE, "hello").await,
+        [copy::ACTIVITY_LIST],
+        "a new window"
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 mod common;
 
 use common::Router;
+use conversation_router::copy;
 
 const PHONE: &str = "+15555550100";
 
@@ -29,14 +30,19 @@ async fn an_unknown_number_registers_by_text_and_starts_the_interview() {
             "94110",
             "Last step: reply AGREE to confirm you're 18+, agree to texts from JOSH, the terms (https://josh.example/terms) and privacy policy (https://josh.example/privacy).",
         ),
-        (
-            "agree",
-            "Hi Maria, welcome to JOSH! I help you meet people nearby in small groups. A few quick questions first.",
-        ),
     ];
     for (text, expected) in transcript {
         assert_eq!(r.text(PHONE, text).await, [*expected], "after {text:?}");
     }
+    assert_eq!(
+        r.text(PHONE, "agree").await,
+        [
+            "Hi Maria, welcome to JOSH! I help you meet people nearby in small groups. A few quick questions first.",
+            copy::LINKUPS_EXPLAINED,
+            copy::ASK_ACTIVITIES,
+        ],
+        "the opening, what a LinkUp is, then the first question"
+    );
 
     let row: (String, String, String, bool, bool, bool, bool, bool) = sqlx::query_as(
         "select first_name, last_name, state::text, sms_consent, age_consent, terms_consent,
@@ -65,7 +71,10 @@ async fn an_unknown_number_registers_by_text_and_starts_the_interview() {
     let session = r
         .scalar_text("select mode::text || ' ' || state_token from conversation_sessions")
         .await;
-    assert_eq!(session.as_deref(), Some("interviewing onboarding:opening"));
+    assert_eq!(
+        session.as_deref(),
+        Some("interviewing interview:activity_01")
+    );
     assert_eq!(
         r.scalar_text("select state::text from profiles")
             .await

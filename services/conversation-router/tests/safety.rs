@@ -37,7 +37,7 @@ async fn crisis_gets_the_crisis_reply_a_critical_incident_and_a_soft_hold() {
         "{events:?}"
     );
     // They can always still text JOSH.
-    assert_eq!(r.text(PHONE, "hi").await, [copy::MENU]);
+    assert_eq!(r.text(PHONE, "hi").await, [copy::ACTIVITY_LIST]);
 }
 
 #[tokio::test]

@@ -2,5 +2,6 @@
 
 pub mod identity;
 pub mod optouts;
+pub mod profiles;
 pub mod registrations;
 pub mod safety;
