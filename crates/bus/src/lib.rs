@@ -20,5 +20,5 @@ pub use consumer::{ConsumerRunner, Outcome, deliver};
 pub use error::BusError;
 pub use inbox::{Handler, HandlerError};
 pub use relay::{BatchReport, Relay};
-pub use service::ServiceBus;
+pub use service::{ServiceBus, run_service};
 pub use topology::{ConsumerSpec, Ordering, ensure_consumers, ensure_streams};

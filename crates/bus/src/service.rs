@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use async_nats::jetstream;
+use axum::Router;
+use platform::{HostError, ServiceHost};
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::relay::ErrorChain;
@@ -98,4 +101,29 @@ impl ServiceBus {
             pause = (pause * 2).min(Duration::from_secs(10));
         }
     }
+}
+
+/// Runs a whole service until `shutdown`: `routes` (plus health, readiness and metrics) on its
+/// host, its outbox relay, and the background workers `start` spawns (consumers, schedulers),
+/// given the service's bus. Waits for every task after the token fires, so no transaction is cut
+/// off mid-commit.
+///
+/// # Errors
+/// [`HostError`] when the HTTP server fails.
+pub async fn run_service(
+    host: ServiceHost,
+    producer: &'static str,
+    replicas: usize,
+    routes: Router,
+    start: impl FnOnce(&ServiceBus, &CancellationToken) -> Vec<JoinHandle<()>>,
+    shutdown: CancellationToken,
+) -> Result<(), HostError> {
+    let bus = ServiceBus::new(host.nats().clone(), host.pool().clone(), producer, replicas);
+    let mut tasks = start(&bus, &shutdown);
+    tasks.push(tokio::spawn(bus.run(shutdown.clone())));
+    let served = host.serve(routes, shutdown).await;
+    for task in tasks {
+        let _ = task.await;
+    }
+    served
 }

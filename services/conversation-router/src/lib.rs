@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use bus::{ConsumerSpec, ServiceBus};
+use bus::ConsumerSpec;
 use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
@@ -102,22 +102,21 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let bus = ServiceBus::new(
-            self.host.nats().clone(),
-            self.host.pool().clone(),
+        let handler = inbound::InboundHandler::new(self.ctx.clone());
+        let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let (bus, shutdown) = (bus.clone(), shutdown.clone());
+            vec![tokio::spawn(async move {
+                bus.consume(inbound_consumer(), handler, shutdown).await
+            })]
+        };
+        bus::run_service(
+            self.host,
             SERVICE,
             self.replicas,
-        );
-        let handler = inbound::InboundHandler::new(self.ctx.clone());
-        let consumer = {
-            let (bus, shutdown) = (bus.clone(), shutdown.clone());
-            tokio::spawn(async move { bus.consume(inbound_consumer(), handler, shutdown).await })
-        };
-        let relay = tokio::spawn(bus.run(shutdown.clone()));
-        let served = self.host.serve(Router::new(), shutdown).await;
-        // Both stop on the same token; wait so no transaction is cut off mid-commit.
-        let _ = consumer.await;
-        let _ = relay.await;
-        served
+            Router::new(),
+            start,
+            shutdown,
+        )
+        .await
     }
 }

@@ -19,7 +19,6 @@ pub mod webhooks;
 
 use std::net::SocketAddr;
 
-use bus::ServiceBus;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -59,17 +58,16 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let bus = ServiceBus::new(
-            self.host.nats().clone(),
-            self.host.pool().clone(),
+        let replicas = self.config.common.nats_stream_replicas;
+        let routes = router(WebhookState::new(self.host.pool().clone(), &self.config));
+        bus::run_service(
+            self.host,
             SERVICE,
-            self.config.common.nats_stream_replicas,
-        );
-        let relay = tokio::spawn(bus.run(shutdown.clone()));
-        let state = WebhookState::new(self.host.pool().clone(), &self.config);
-        let served = self.host.serve(router(state), shutdown).await;
-        // The relay stops on the same token; wait so no batch is cut off mid-commit.
-        let _ = relay.await;
-        served
+            replicas,
+            routes,
+            |_, _| Vec::new(),
+            shutdown,
+        )
+        .await
     }
 }

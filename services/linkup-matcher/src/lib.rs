@@ -8,7 +8,6 @@ mod config;
 use std::net::SocketAddr;
 
 use axum::Router;
-use bus::ServiceBus;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -46,16 +45,15 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let bus = ServiceBus::new(
-            self.host.nats().clone(),
-            self.host.pool().clone(),
+        let replicas = self.config.common.nats_stream_replicas;
+        bus::run_service(
+            self.host,
             SERVICE,
-            self.config.common.nats_stream_replicas,
-        );
-        let relay = tokio::spawn(bus.run(shutdown.clone()));
-        let served = self.host.serve(Router::new(), shutdown).await;
-        // The relay stops on the same token; wait so no batch is cut off mid-commit.
-        let _ = relay.await;
-        served
+            replicas,
+            Router::new(),
+            |_, _| Vec::new(),
+            shutdown,
+        )
+        .await
     }
 }

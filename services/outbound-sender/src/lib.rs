@@ -32,7 +32,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use bus::ServiceBus;
 use platform::config::TwilioSender;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
@@ -108,19 +107,20 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let bus = ServiceBus::new(
-            self.host.nats().clone(),
-            self.host.pool().clone(),
+        let outbound = self.outbound;
+        let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            vec![tokio::spawn(
+                outbound.run(bus.jetstream().clone(), shutdown.clone()),
+            )]
+        };
+        bus::run_service(
+            self.host,
             SERVICE,
             self.replicas,
-        );
-        let js = bus.jetstream().clone();
-        let relay = tokio::spawn(bus.run(shutdown.clone()));
-        let engine = tokio::spawn(self.outbound.run(js, shutdown.clone()));
-        let served = self.host.serve(Router::new(), shutdown).await;
-        // Everything stops on the same token; wait so no send or batch is cut off mid-commit.
-        let _ = engine.await;
-        let _ = relay.await;
-        served
+            Router::new(),
+            start,
+            shutdown,
+        )
+        .await
     }
 }
