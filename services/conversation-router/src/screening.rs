@@ -40,58 +40,31 @@ pub async fn screen(
     };
     let user_id = user.map(|u| u.id);
     tracing::warn!(tier = ?hit.tier, phrase = %hit.phrase, "safety phrase matched");
-    let replies = match hit.tier {
-        Tier::Low => Vec::new(),
-        Tier::Medium => {
-            incident(tx, msg, user_id, &hit, IncidentSeverity::Medium, false).await?;
-            if let Some(user_id) = user_id {
-                strike(tx, ctx, msg, user_id).await?;
-            }
-            vec![Reply::with_purpose(
-                copy::SAFETY_WARNING,
-                SmsPurpose::Safety,
-            )]
-        }
-        Tier::High => {
-            let incident_id =
-                incident(tx, msg, user_id, &hit, IncidentSeverity::High, true).await?;
-            if let Some(user_id) = user_id {
-                hold(
-                    tx,
-                    ctx,
-                    msg,
-                    user_id,
-                    "hard_hold",
-                    HoldReason::HighRiskKeyword,
-                    None,
-                    incident_id,
-                )
-                .await?;
-            }
-            vec![Reply::with_purpose(
-                copy::ACCOUNT_PAUSED,
-                SmsPurpose::Safety,
-            )]
-        }
-        Tier::Crisis => {
-            let incident_id =
-                incident(tx, msg, user_id, &hit, IncidentSeverity::Critical, true).await?;
-            if let Some(user_id) = user_id {
-                hold(
-                    tx,
-                    ctx,
-                    msg,
-                    user_id,
-                    "soft_hold",
-                    HoldReason::Crisis,
-                    None,
-                    incident_id,
-                )
-                .await?;
-            }
-            vec![Reply::with_purpose(copy::CRISIS, SmsPurpose::Safety)]
-        }
+    let (severity, admin_alert, hold_for_tier, reply) = match hit.tier {
+        Tier::Low => return Ok(Some(Vec::new())),
+        Tier::Medium => (IncidentSeverity::Medium, false, None, copy::SAFETY_WARNING),
+        Tier::High => (
+            IncidentSeverity::High,
+            true,
+            Some(Hold::indefinite("hard_hold", HoldReason::HighRiskKeyword)),
+            copy::ACCOUNT_PAUSED,
+        ),
+        Tier::Crisis => (
+            IncidentSeverity::Critical,
+            true,
+            Some(Hold::indefinite("soft_hold", HoldReason::Crisis)),
+            copy::CRISIS,
+        ),
     };
+    let incident_id = incident(tx, msg, user_id, &hit, severity, admin_alert).await?;
+    if let Some(user_id) = user_id {
+        match hold_for_tier {
+            Some(h) => hold(tx, ctx, msg, user_id, &h, &incident_id.to_string()).await?,
+            // Medium language counts as a strike instead; strikes escalate to holds.
+            None => strike(tx, ctx, msg, user_id).await?,
+        }
+    }
+    let replies = vec![Reply::with_purpose(reply, SmsPurpose::Safety)];
     Ok(Some(replies))
 }
 
@@ -156,46 +129,55 @@ async fn strike(
     let now = ctx.clock.now();
     let active =
         store::add_strike(tx, user_id, "safety_keyword", "medium-tier language", now).await?;
-    let incident = String::new();
-    if active >= 4 {
-        hold(
-            tx,
-            ctx,
-            msg,
-            user_id,
-            "hard_hold",
-            HoldReason::Strikes,
-            None,
-            incident,
-        )
-        .await?;
+    let escalation = if active >= 4 {
+        Some(Hold::indefinite("hard_hold", HoldReason::Strikes))
     } else if active == 3 {
-        hold(
-            tx,
-            ctx,
-            msg,
-            user_id,
-            "soft_hold",
-            HoldReason::Strikes,
-            Some(now + STRIKE_HOLD),
-            incident,
-        )
-        .await?;
+        Some(Hold {
+            state: "soft_hold",
+            reason: HoldReason::Strikes,
+            expires_at: Some(now + STRIKE_HOLD),
+        })
+    } else {
+        None
+    };
+    if let Some(h) = escalation {
+        hold(tx, ctx, msg, user_id, &h, "").await?;
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A hold to apply.
+struct Hold {
+    /// `soft_hold` or `hard_hold`.
+    state: &'static str,
+    reason: HoldReason,
+    /// None: until reviewed.
+    expires_at: Option<time::OffsetDateTime>,
+}
+
+impl Hold {
+    fn indefinite(state: &'static str, reason: HoldReason) -> Self {
+        Self {
+            state,
+            reason,
+            expires_at: None,
+        }
+    }
+}
+
 async fn hold(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
     user_id: Uuid,
-    state: &str,
-    reason: HoldReason,
-    expires_at: Option<time::OffsetDateTime>,
-    incident_id: impl ToString,
+    hold: &Hold,
+    incident_id: &str,
 ) -> Result<(), RouterError> {
+    let Hold {
+        state,
+        reason,
+        expires_at,
+    } = *hold;
     let now = ctx.clock.now();
     let previous =
         store::raise_hold(tx, user_id, state, reason.as_str_name(), expires_at, now).await?;
@@ -213,7 +195,7 @@ async fn hold(
         previous_state: as_proto(&previous).into(),
         reason: reason.into(),
         expires_at: expires_at.map(proto::timestamp::to_timestamp),
-        incident_id: incident_id.to_string(),
+        incident_id: incident_id.to_owned(),
         changed_at: Some(proto::timestamp::to_timestamp(now)),
         ..SafetyHoldChanged::default()
     };
