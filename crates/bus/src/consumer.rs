@@ -17,8 +17,8 @@ use tracing::Instrument;
 use crate::BusError;
 use crate::dlq::{self, DeadLetterReason};
 use crate::inbox::{self, Handler, HandlerError};
-use crate::relay::ErrorChain;
 use crate::topology::{ConsumerSpec, Ordering, ensure_consumers};
+use platform::errors::ErrorChain;
 
 /// What happened to one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

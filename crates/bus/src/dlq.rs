@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::BusError;
-use crate::relay::ErrorChain;
 use crate::subjects::{DLQ_PREFIX, DLQ_STREAM, dlq_subject};
+use platform::errors::ErrorChain;
 
 const REASON: &str = "Josh-Dlq-Reason";
 const ORIGINAL_SUBJECT: &str = "Josh-Original-Subject";

@@ -9,6 +9,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 
+use platform::errors::ErrorChain;
+
 use crate::BusError;
 
 /// The Postgres channel the outbox insert trigger notifies.
@@ -272,19 +274,4 @@ fn nats_headers(producer: &str, idempotency_key: &str, stored: &serde_json::Valu
 
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis(100 * 2_u64.saturating_pow(failures.min(6)))
-}
-
-/// Displays an error with its sources, for one log field.
-pub(crate) struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
-    }
 }

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::relay::ErrorChain;
 use crate::{ConsumerRunner, ConsumerSpec, Handler, Relay, ensure_streams};
+use platform::errors::ErrorChain;
 
 /// A service's part of the bus: ensures the streams (retrying while NATS is unreachable), then
 /// publishes the service's outbox until shutdown. Consumers are added with

@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod config;
 mod entry;
+pub mod errors;
 pub mod health;
 pub mod host;
 pub mod metrics;

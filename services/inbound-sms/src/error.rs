@@ -3,8 +3,6 @@
 //! Rejections (4xx) say what was wrong without echoing any request value; failures (5xx) are
 //! opaque to the caller (Twilio retries them) and logged with their cause chain by the handler.
 
-use std::fmt;
-
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -116,21 +114,6 @@ impl IntoResponse for Error {
             other => other.to_string(),
         };
         (status, [(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
-    }
-}
-
-/// Displays an error with its sources (`a: b: c`) for one log field.
-pub(crate) struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
     }
 }
 

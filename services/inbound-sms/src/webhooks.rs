@@ -31,10 +31,11 @@ use twilio::webhook::{self, FormParams, InboundMessage, StatusCallback, WebhookE
 use uuid::Uuid;
 
 use crate::Config;
-use crate::error::{Error, ErrorChain};
+use crate::error::Error;
 use crate::events::{self, Received, Reported};
 use crate::metrics::{self, Endpoint, Outcome};
 use crate::store::{self, MessageEvent, NewInbound};
+use platform::errors::ErrorChain;
 
 /// Where Twilio posts inbound messages.
 pub const SMS_PATH: &str = "/v1/twilio/sms";
