@@ -103,6 +103,63 @@ pub fn ask_top_pick(names: &[String]) -> String {
     format!("Nice! Which is your top pick? {}", options.join(", "))
 }
 
+/// activity_more: fewer than 3 activities were named.
+pub const ASK_MORE_ACTIVITIES: &str = "Got it! Pick one or two more so I have options: 1 Coffee, 2 Walk, 3 Hike, 4 Brunch, 5 Board games, 6 Trivia";
+
+/// motive_01.
+pub const ASK_MOTIVE: &str = "What do you want most from meeting people? Pick 1 or 2: \
+A deep talk, B laughs, C recharge, D something new";
+
+/// style_01.
+pub const ASK_STYLE: &str =
+    "In a group, you're usually: A curious, B funny, C thoughtful, or D energetic?";
+
+/// style_02.
+pub const ASK_TOPICS: &str = "What do you like talking about? Pick 1 or 2: \
+A ideas, B feelings, C stories, D plans";
+
+/// pace_01.
+pub const ASK_PACE: &str = "How do friendships usually grow for you? A slow, B medium, C fast";
+
+/// group_01.
+pub const ASK_GROUP: &str = "Your ideal group size? A 2-3 people, B 4-6, C 7-10";
+
+/// values_01.
+pub const ASK_VALUES: &str =
+    "How much do shared values matter in a friend? A a lot, B somewhat, C not much";
+
+/// boundaries_01.
+pub const ASK_BOUNDARIES: &str =
+    "Anything you'd rather skip, like bars or late nights? List them, or reply SKIP.";
+
+/// constraints_01.
+pub const ASK_TIMES: &str = "When are you usually free? Pick up to 2: \
+A mornings, B afternoons, C evenings, D weekends only";
+
+/// The interview reached complete_mvp (product-rules §3).
+pub const INTERVIEW_DONE: &str = "You're all set. Text me anytime, like 'coffee Saturday morning?'";
+
+/// The interview ran out of questions with too much skipped to match yet.
+pub const INTERVIEW_INCOMPLETE: &str = "Thanks! I need a little more before I can plan LinkUps. \
+Text PROFILE anytime to pick up where we left off.";
+
+/// An answer that could not be read: the question again.
+pub fn again(question: &str) -> String {
+    format!("Sorry, I didn't catch that. {question}")
+}
+
+/// A return after a gap: the current question again.
+pub fn welcome_back(question: &str) -> String {
+    format!("Welcome back! {question}")
+}
+
+/// The one dropout nudge.
+pub fn nudge(first_name: &str) -> String {
+    format!(
+        "Hi {first_name}, still up for meeting new people? Reply anything to pick up where we left off."
+    )
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -163,6 +220,20 @@ mod tests {
                 1,
             ),
             (MENU.to_owned(), 1),
+            (ASK_MORE_ACTIVITIES.to_owned(), 1),
+            (ASK_MOTIVE.to_owned(), 1),
+            (ASK_STYLE.to_owned(), 1),
+            (ASK_TOPICS.to_owned(), 1),
+            (ASK_PACE.to_owned(), 1),
+            (ASK_GROUP.to_owned(), 1),
+            (ASK_VALUES.to_owned(), 1),
+            (ASK_BOUNDARIES.to_owned(), 1),
+            (ASK_TIMES.to_owned(), 1),
+            (INTERVIEW_DONE.to_owned(), 1),
+            (INTERVIEW_INCOMPLETE.to_owned(), 1),
+            (welcome_back(ASK_PACE), 1),
+            (again(ASK_GROUP), 1),
+            (nudge("Alexandria"), 1),
         ]
     }
 

@@ -8,7 +8,7 @@ pub mod copy;
 pub mod error;
 mod events;
 pub mod inbound;
-mod interview;
+pub mod interview;
 pub mod pipeline;
 mod registration;
 pub mod replies;
@@ -29,6 +29,9 @@ pub use config::Config;
 
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "conversation-router";
+
+/// How often the router's jobs (the dropout nudge) look for due work.
+const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the router's use cases share.
 #[derive(Debug)]
@@ -103,11 +106,21 @@ impl Service {
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let handler = inbound::InboundHandler::new(self.ctx.clone());
+        let (pool, ctx) = (self.host.pool().clone(), self.ctx.clone());
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
-            let (bus, shutdown) = (bus.clone(), shutdown.clone());
-            vec![tokio::spawn(async move {
-                bus.consume(inbound_consumer(), handler, shutdown).await
-            })]
+            let (bus, consumer_shutdown) = (bus.clone(), shutdown.clone());
+            vec![
+                tokio::spawn(async move {
+                    bus.consume(inbound_consumer(), handler, consumer_shutdown)
+                        .await;
+                }),
+                tokio::spawn(interview::nudge::run(
+                    pool,
+                    ctx,
+                    JOB_INTERVAL,
+                    shutdown.clone(),
+                )),
+            ]
         };
         bus::run_service(
             self.host,

@@ -15,6 +15,7 @@ use crate::replies::Reply;
 use crate::screening;
 use crate::store::identity::{self, User};
 use crate::store::optouts::{self, RateDecision};
+use crate::store::sessions;
 use crate::text::keywords::{CarrierCommand, carrier_command};
 
 /// Inbound texts a phone may send per minute before JOSH asks it to slow down.
@@ -160,12 +161,14 @@ async fn converse(
     if hold == "hard_hold" {
         return Ok(vec![Reply::say(copy::ACCOUNT_PAUSED)]);
     }
-    let session = crate::store::profiles::session(tx, user.id).await?;
-    let interviewing = session.filter(|s| s.mode == "interviewing");
-    if let Some(session) = interviewing
-        && let Some(replies) = crate::interview::step(tx, msg, user, &session.state_token).await?
-    {
-        return Ok(replies);
-    }
-    Ok(vec![Reply::say(copy::MENU)])
+    let Some(session) = sessions::session(tx, user.id).await? else {
+        return Ok(vec![Reply::say(copy::MENU)]);
+    };
+    let replies = if session.mode == "interviewing" {
+        crate::interview::step(tx, ctx, msg, user, &session).await?
+    } else {
+        vec![Reply::say(copy::MENU)]
+    };
+    sessions::touch(tx, user.id, msg.message_sid, ctx.clock.now()).await?;
+    Ok(replies)
 }

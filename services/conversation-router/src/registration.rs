@@ -114,17 +114,23 @@ async fn finish(
         .await?;
         if open {
             identity::set_user_state(tx, user_id, "interviewing").await?;
-            identity::start_conversation(tx, user_id, "interviewing", crate::interview::FIRST_STEP)
-                .await?;
+            identity::start_conversation(
+                tx,
+                user_id,
+                "interviewing",
+                crate::interview::FIRST_STEP,
+                now,
+            )
+            .await?;
             publish_registration(tx, msg, user_id, Some(region.id), true, now).await?;
             record(tx, msg, user_id, "interviewing").await?;
             return Ok(crate::interview::opening(first));
         } else {
-            identity::start_conversation(tx, user_id, "idle", "waitlisted").await?;
+            identity::start_conversation(tx, user_id, "idle", "waitlisted", now).await?;
             copy::waitlisted(&region.display_name)
         }
     } else {
-        identity::start_conversation(tx, user_id, "idle", "no_region").await?;
+        identity::start_conversation(tx, user_id, "idle", "no_region", now).await?;
         copy::waitlisted("your area")
     };
     record(tx, msg, user_id, "verified").await?;

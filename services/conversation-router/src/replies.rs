@@ -61,6 +61,38 @@ pub struct Recipient<'a> {
     pub phone_hash: &'a str,
 }
 
+/// Where a text comes from, for tracing across services: the envelope that caused it, or a
+/// job run (its own correlation id).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Carried from the cause to the reply.
+    pub correlation_id: String,
+    /// The event that directly caused the text; empty for a job.
+    pub causation_id: String,
+    /// When the cause happened.
+    pub occurred_at: Option<prost_types::Timestamp>,
+}
+
+impl Origin {
+    /// Caused by `envelope`.
+    pub fn of(envelope: &Envelope) -> Self {
+        Self {
+            correlation_id: envelope.correlation_id.clone(),
+            causation_id: envelope.event_id.clone(),
+            occurred_at: envelope.occurred_at,
+        }
+    }
+
+    /// Started by a job run at `now`.
+    pub fn job(now: time::OffsetDateTime) -> Self {
+        Self {
+            correlation_id: uuid::Uuid::now_v7().to_string(),
+            causation_id: String::new(),
+            occurred_at: Some(proto::timestamp::to_timestamp(now)),
+        }
+    }
+}
+
 /// Enqueues `replies` to `to` as send-SMS commands caused by `inbound`.
 ///
 /// # Errors
@@ -73,30 +105,47 @@ pub async fn enqueue(
     to: &Recipient<'_>,
     replies: &[Reply],
 ) -> Result<(), RouterError> {
+    let origin = Origin::of(inbound);
     for (index, reply) in replies.iter().enumerate() {
-        let idempotency_key = format!("reply:{message_sid}:{index}");
-        let body = seal(keyring, &reply.text, &idempotency_key)?;
-        let command = SendSms {
-            user_id: to.user_id.map(|u| u.to_string()).unwrap_or_default(),
-            to_e164: to.phone_e164.to_owned(),
-            body: Some(body),
-            purpose: reply.purpose.into(),
-            urgent: reply.urgent,
-            phone_hash: to.phone_hash.to_owned(),
-            ..SendSms::default()
-        };
-        let envelope = Envelope {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            producer: SERVICE.to_owned(),
-            occurred_at: inbound.occurred_at,
-            correlation_id: inbound.correlation_id.clone(),
-            causation_id: inbound.event_id.clone(),
-            idempotency_key,
-            partition_key: to.phone_hash.to_owned(),
-            ..Envelope::for_payload(command)
-        };
-        bus::outbox::enqueue(tx, &envelope).await?;
+        let key = format!("reply:{message_sid}:{index}");
+        send(tx, keyring, &origin, to, reply, key).await?;
     }
+    Ok(())
+}
+
+/// Enqueues one text to `to` as a send-SMS command, once per `idempotency_key`.
+///
+/// # Errors
+/// [`RouterError`] when encryption or the outbox insert fails.
+pub async fn send(
+    tx: &mut PgConnection,
+    keyring: &Keyring,
+    origin: &Origin,
+    to: &Recipient<'_>,
+    reply: &Reply,
+    idempotency_key: String,
+) -> Result<(), RouterError> {
+    let body = seal(keyring, &reply.text, &idempotency_key)?;
+    let command = SendSms {
+        user_id: to.user_id.map(|u| u.to_string()).unwrap_or_default(),
+        to_e164: to.phone_e164.to_owned(),
+        body: Some(body),
+        purpose: reply.purpose.into(),
+        urgent: reply.urgent,
+        phone_hash: to.phone_hash.to_owned(),
+        ..SendSms::default()
+    };
+    let envelope = Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        producer: SERVICE.to_owned(),
+        occurred_at: origin.occurred_at,
+        correlation_id: origin.correlation_id.clone(),
+        causation_id: origin.causation_id.clone(),
+        idempotency_key,
+        partition_key: to.phone_hash.to_owned(),
+        ..Envelope::for_payload(command)
+    };
+    bus::outbox::enqueue(tx, &envelope).await?;
     Ok(())
 }
 

@@ -149,14 +149,18 @@ pub async fn start_conversation(
     user_id: Uuid,
     mode: &str,
     state_token: &str,
+    now: time::OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into conversation_sessions (user_id, mode, state_token)
-         values ($1, $2::text::conversation_mode, $3)
-         on conflict (user_id) do update set mode = excluded.mode, state_token = excluded.state_token",
+        "insert into conversation_sessions (user_id, mode, state_token, last_inbound_at)
+         values ($1, $2::text::conversation_mode, $3, $4)
+         on conflict (user_id) do update
+         set mode = excluded.mode, state_token = excluded.state_token,
+             last_inbound_at = excluded.last_inbound_at",
         user_id,
         mode,
-        state_token
+        state_token,
+        now
     )
     .execute(&mut *tx)
     .await?;

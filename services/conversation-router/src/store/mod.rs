@@ -5,3 +5,4 @@ pub mod optouts;
 pub mod profiles;
 pub mod registrations;
 pub mod safety;
+pub mod sessions;

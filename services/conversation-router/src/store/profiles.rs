@@ -1,47 +1,11 @@
-//! The conversation pointer and the profile the interview fills.
+//! The profile the interview fills, and the activity catalog it reads.
 
+use serde_json::{Map, Value};
 use sqlx::PgConnection;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Where a user's conversation stands.
-#[derive(Debug, Clone)]
-pub struct Session {
-    /// `conversation_mode` label.
-    pub mode: String,
-    /// The step within the mode, e.g. `interview:activity_01`.
-    pub state_token: String,
-}
-
-/// The user's conversation pointer.
-#[tracing::instrument(skip_all)]
-pub async fn session(tx: &mut PgConnection, user_id: Uuid) -> Result<Option<Session>, sqlx::Error> {
-    sqlx::query_as!(
-        Session,
-        r#"select mode::text as "mode!", state_token from conversation_sessions where user_id = $1 for update"#,
-        user_id
-    )
-    .fetch_optional(&mut *tx)
-    .await
-}
-
-/// Moves the conversation to `state_token` (same mode), remembering the inbound message.
-#[tracing::instrument(skip_all, fields(state_token))]
-pub async fn set_step(
-    tx: &mut PgConnection,
-    user_id: Uuid,
-    state_token: &str,
-    message_sid: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update conversation_sessions set state_token = $2, last_inbound_message_sid = $3 where user_id = $1",
-        user_id,
-        state_token,
-        message_sid
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
+use crate::interview::profile::ProfileDoc;
 
 /// A catalog activity.
 #[derive(Debug, Clone)]
@@ -67,70 +31,87 @@ pub async fn activities(tx: &mut PgConnection) -> Result<Vec<Activity>, sqlx::Er
     .await
 }
 
-/// Records an interview answer: the profile change, its audit event (once per idempotency key)
-/// and the step reached.
-#[tracing::instrument(skip_all, fields(step))]
-pub async fn record_answer(
+/// Loads the profile's documents, locking the row for this transaction.
+#[tracing::instrument(skip_all)]
+pub async fn load(tx: &mut PgConnection, user_id: Uuid) -> Result<ProfileDoc, sqlx::Error> {
+    let row = sqlx::query!(
+        "select fingerprint, activity_patterns, boundaries, preferences
+         from profiles where user_id = $1 for update",
+        user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let object = |v: Value| match v {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    Ok(ProfileDoc {
+        fingerprint: object(row.fingerprint),
+        activity_patterns: match row.activity_patterns {
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        },
+        boundaries: object(row.boundaries),
+        preferences: object(row.preferences),
+    })
+}
+
+/// What one profile update writes besides the documents.
+#[derive(Debug)]
+pub struct Update<'a> {
+    /// The interview step that caused it (profiles.last_interview_step).
+    pub step: &'a str,
+    /// The resulting `profile_state` label.
+    pub state: &'a str,
+    /// When the profile reached `complete_mvp` for the first time, if it just did.
+    pub completed_at: Option<OffsetDateTime>,
+    /// The audit row's idempotency key (profile_events).
+    pub idempotency_key: &'a str,
+    /// The audit row's payload.
+    pub audit: Value,
+    /// The inbound message's correlation id.
+    pub correlation_id: Option<Uuid>,
+}
+
+/// Writes the profile's documents and state, and its audit row (once per idempotency key).
+#[tracing::instrument(skip_all, fields(step = update.step, state = update.state))]
+pub async fn save(
     tx: &mut PgConnection,
     user_id: Uuid,
-    step: &str,
-    change: &ProfileChange,
-    idempotency_key: &str,
+    doc: &ProfileDoc,
+    update: &Update<'_>,
 ) -> Result<(), sqlx::Error> {
-    match change {
-        ProfileChange::ActivityPatterns(patterns) => sqlx::query!(
-            "update profiles set activity_patterns = $2, last_interview_step = $3,
-                    state = case when state = 'empty' then 'partial'::profile_state else state end
-             where user_id = $1",
-            user_id,
-            patterns,
-            step
-        ),
-        ProfileChange::ActiveIntent(intent) => sqlx::query!(
-            "update profiles set active_intent = $2, last_interview_step = $3 where user_id = $1",
-            user_id,
-            intent,
-            step
-        ),
-    }
+    let intent = doc
+        .preferences
+        .get("top_activity")
+        .map(|key| serde_json::json!({ "activity_key": key }));
+    sqlx::query!(
+        "update profiles set fingerprint = $2, activity_patterns = $3, boundaries = $4,
+                preferences = $5, active_intent = coalesce($6, active_intent),
+                last_interview_step = $7, state = $8::text::profile_state,
+                completed_at = coalesce(completed_at, $9), stale_at = null
+         where user_id = $1",
+        user_id,
+        Value::Object(doc.fingerprint.clone()),
+        Value::Array(doc.activity_patterns.clone()),
+        Value::Object(doc.boundaries.clone()),
+        Value::Object(doc.preferences.clone()),
+        intent,
+        update.step,
+        update.state,
+        update.completed_at
+    )
     .execute(&mut *tx)
     .await?;
-    let payload = serde_json::json!({ "step": step, "change": change.describe() });
     sqlx::query!(
-        "insert into profile_events (user_id, event_type, source, payload, idempotency_key)
-         values ($1, 'interview_answer', 'interview', $2, $3) on conflict do nothing",
+        "insert into profile_events (user_id, event_type, source, payload, idempotency_key, correlation_id)
+         values ($1, 'interview_answer', 'interview', $2, $3, $4) on conflict do nothing",
         user_id,
-        payload,
-        idempotency_key
+        update.audit,
+        update.idempotency_key,
+        update.correlation_id
     )
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-/// One change an interview answer makes.
-#[derive(Debug, Clone)]
-pub enum ProfileChange {
-    /// `profiles.activity_patterns` replaced.
-    ActivityPatterns(serde_json::Value),
-    /// `profiles.active_intent` replaced.
-    ActiveIntent(serde_json::Value),
-}
-
-impl ProfileChange {
-    /// The audit payload of the change.
-    fn describe(&self) -> serde_json::Value {
-        match self {
-            Self::ActivityPatterns(v) => serde_json::json!({ "activity_patterns": v }),
-            Self::ActiveIntent(v) => serde_json::json!({ "active_intent": v }),
-        }
-    }
-
-    /// The profile field it changes.
-    pub fn field(&self) -> &'static str {
-        match self {
-            Self::ActivityPatterns(_) => "activity_patterns",
-            Self::ActiveIntent(_) => "active_intent",
-        }
-    }
 }
