@@ -1,7 +1,7 @@
 -- conversation-router (issue 5): when a conversation last heard from its user and whether the one
 -- dropout nudge went out (product-rules §3), read from the service's injectable clock rather than
 -- updated_at (which any update touches); and the expiry of a pending clarifier or dialog lives in
--- the existing conversation_sessions.expires_at.
+-- the existing conversation_sessions.expires_at. Also the router's record of LinkUp requests.
 -- Owner service: conversation-router. Redefines public.josh_schema_version().
 
 alter table public.conversation_sessions
@@ -12,6 +12,32 @@ alter table public.conversation_sessions
 create index if not exists conversation_sessions_quiet_idx
   on public.conversation_sessions(last_inbound_at)
   where mode = 'interviewing' and nudged_at is null;
+
+-- LinkUp requests as the router accepted them (product-rules §1 step 4: at most 3 a day per user;
+-- §4: a repeated request yields the same LinkUp, so the create key is unique here too). The matcher
+-- owns the LinkUp itself; this is the router's record of what it asked for and why.
+create table if not exists public.linkup_requests (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references public.users(id) on delete cascade,
+  request_key text not null,
+  brief jsonb not null,
+  source_message_sid text,
+  requested_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  constraint linkup_requests_key_uniq unique (request_key),
+  constraint linkup_requests_brief_is_object check (jsonb_typeof(brief) = 'object')
+);
+
+create index if not exists linkup_requests_user_time_idx
+  on public.linkup_requests(user_id, requested_at);
+
+alter table public.linkup_requests enable row level security;
+revoke all on public.linkup_requests from anon, authenticated;
+grant all on public.linkup_requests to service_role;
+grant select, insert, update, delete on public.linkup_requests to josh_conversation_router;
+drop policy if exists svc_owns_linkup_requests_josh_conversation_router on public.linkup_requests;
+create policy svc_owns_linkup_requests_josh_conversation_router on public.linkup_requests
+  for all to josh_conversation_router using (true) with check (true);
 
 create or replace function public.josh_schema_version()
 returns bigint language sql immutable

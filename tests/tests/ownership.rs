@@ -39,6 +39,7 @@ const MATRIX: &[(&str, &[&str], &[&str])] = &[
             "sms_registrations",
             "phone_opt_outs",
             "inbound_rate_windows",
+            "linkup_requests",
         ],
         &[
             "linkups",

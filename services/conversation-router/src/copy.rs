@@ -160,6 +160,78 @@ pub fn nudge(first_name: &str) -> String {
     )
 }
 
+/// LINKUP dialog: which activity, from the person's favourites (A, B, C).
+pub fn ask_linkup_activity(names: &[String]) -> String {
+    let letters = ["A", "B", "C"];
+    let options: Vec<String> = names
+        .iter()
+        .zip(letters)
+        .map(|(n, l)| format!("{l} {n}"))
+        .collect();
+    format!(
+        "What would you like to do? {}, or name something else.",
+        options.join(", ")
+    )
+}
+
+/// LINKUP dialog: which day.
+pub const ASK_LINKUP_DAY: &str =
+    "When works? A today, B tomorrow, C Saturday, D Sunday, or name a day and time.";
+
+/// LINKUP dialog: which part of the day.
+pub const ASK_LINKUP_PART: &str = "What time of day? A morning, B afternoon, C evening";
+
+/// LINKUP dialog: "this weekend" needs a day.
+pub const ASK_LINKUP_WEEKEND_DAY: &str = "Saturday or Sunday? A Sat, B Sun";
+
+/// LINKUP dialog: group size.
+pub const ASK_LINKUP_SIZE: &str = "How many people, you included? A 2-3, B 4-6, C 7-10";
+
+/// A free-text request whose one clarifier got no usable answer: no second clarifier.
+pub const LINKUP_NOT_CLEAR: &str =
+    "I couldn't tell, sorry. Try again like 'coffee Saturday morning?' or text LINKUP.";
+
+/// The request went to the matcher.
+pub fn linkup_on_it(activity: &str, when: &str) -> String {
+    format!("On it! I'll look for people for {activity} {when} and text you as they say yes.")
+}
+
+/// A repeat of a request already being worked on.
+pub fn linkup_already(activity: &str, when: &str) -> String {
+    format!("I'm already on {activity} {when} for you. I'll text you as people say yes.")
+}
+
+/// Too soon to gather a group: a later window, confirmed with YES.
+pub fn linkup_too_soon(later: &str) -> String {
+    format!(
+        "That's too soon for me to gather a group. How about {later}? Reply YES or another time."
+    )
+}
+
+/// Three requests a day at most (product-rules §1).
+pub const LINKUP_DAILY_LIMIT: &str =
+    "That's 3 LinkUp requests today, my limit. Let's see how those go and try again tomorrow.";
+
+/// Initiating while the region is not open.
+pub fn linkup_region_closed(region: &str) -> String {
+    format!(
+        "JOSH isn't live in {region} yet, so I can't plan LinkUps there. I'll text you when we open."
+    )
+}
+
+/// Initiating before the profile is complete: the interview resumes with `question`.
+pub fn linkup_profile_first(question: &str) -> String {
+    format!("Let's finish your profile first. {question}")
+}
+
+/// Initiating while held.
+pub const LINKUP_ON_HOLD: &str =
+    "Your account is paused for review, so I can't plan LinkUps right now. Reply HELP.";
+
+/// A dialog that was abandoned.
+pub const LINKUP_DROPPED_DRAFT: &str =
+    "OK, never mind. Text me anytime, like 'coffee Saturday morning?'";
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -234,6 +306,27 @@ mod tests {
             (welcome_back(ASK_PACE), 1),
             (again(ASK_GROUP), 1),
             (nudge("Alexandria"), 1),
+            (
+                ask_linkup_activity(&[
+                    "Board games".to_owned(),
+                    "Farmers market".to_owned(),
+                    "Volunteering".to_owned(),
+                ]),
+                1,
+            ),
+            (ASK_LINKUP_DAY.to_owned(), 1),
+            (ASK_LINKUP_PART.to_owned(), 1),
+            (ASK_LINKUP_WEEKEND_DAY.to_owned(), 1),
+            (ASK_LINKUP_SIZE.to_owned(), 1),
+            (LINKUP_NOT_CLEAR.to_owned(), 1),
+            (linkup_on_it("farmers market", "Wed afternoon"), 1),
+            (linkup_already("farmers market", "Wed afternoon"), 1),
+            (linkup_too_soon("Wed afternoon"), 1),
+            (LINKUP_DAILY_LIMIT.to_owned(), 1),
+            (linkup_region_closed("San Francisco — Mission"), 2),
+            (linkup_profile_first(ASK_PACE), 1),
+            (LINKUP_ON_HOLD.to_owned(), 1),
+            (LINKUP_DROPPED_DRAFT.to_owned(), 1),
         ]
     }
 

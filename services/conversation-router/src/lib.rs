@@ -9,6 +9,7 @@ pub mod error;
 mod events;
 pub mod inbound;
 pub mod interview;
+pub mod linkup;
 pub mod pipeline;
 mod registration;
 pub mod replies;

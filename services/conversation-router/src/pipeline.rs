@@ -10,6 +10,7 @@ use crate::Context;
 use crate::copy;
 use crate::error::RouterError;
 use crate::events;
+use crate::linkup;
 use crate::registration;
 use crate::replies::Reply;
 use crate::screening;
@@ -164,11 +165,31 @@ async fn converse(
     let Some(session) = sessions::session(tx, user.id).await? else {
         return Ok(vec![Reply::say(copy::MENU)]);
     };
-    let replies = if session.mode == "interviewing" {
-        crate::interview::step(tx, ctx, msg, user, &session).await?
-    } else {
-        vec![Reply::say(copy::MENU)]
+    let replies = match session.mode.as_str() {
+        "interviewing" => crate::interview::step(tx, ctx, msg, user, &session).await?,
+        "linkup_forming" => match linkup::resume(tx, ctx, msg, user, &session).await? {
+            Some(replies) => replies,
+            None => idle(tx, ctx, msg, user).await?,
+        },
+        _ => idle(tx, ctx, msg, user).await?,
     };
     sessions::touch(tx, user.id, msg.message_sid, ctx.clock.now()).await?;
     Ok(replies)
+}
+
+/// A text outside any dialog: a command, a free-text LinkUp request, or the menu.
+async fn idle(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: &User,
+) -> Result<Vec<Reply>, RouterError> {
+    if linkup::is_command(msg.text) {
+        return linkup::start(tx, ctx, msg, user, linkup::draft::Draft::command()).await;
+    }
+    let catalog = crate::store::profiles::activities(tx).await?;
+    if let Some(draft) = linkup::intent(msg.text, &catalog) {
+        return linkup::start(tx, ctx, msg, user, draft).await;
+    }
+    Ok(vec![Reply::say(copy::MENU)])
 }

@@ -7,3 +7,4 @@ pub mod keywords;
 pub mod normalize;
 pub mod registration;
 pub mod safety;
+pub mod when;

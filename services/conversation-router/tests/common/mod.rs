@@ -160,6 +160,52 @@ impl Router {
         self.text(phone, "AGREE").await
     }
 
+    /// Registers `phone` and answers the whole interview, so the user is active with a
+    /// complete_mvp profile (coffee top pick, mornings and weekends, groups of 4-6).
+    pub async fn onboard(&self, phone: &str, first: &str) {
+        self.register(phone, first, "94110").await;
+        for answer in [
+            "coffee, walk, brunch",
+            "coffee",
+            "a",
+            "b",
+            "ideas",
+            "b",
+            "b",
+            "a",
+            "skip",
+            "a and d",
+        ] {
+            self.clock.advance(time::Duration::seconds(20));
+            self.text(phone, answer).await;
+        }
+        let state = self
+            .scalar_text(&format!(
+                "select state::text from users where phone_e164 = '{phone}'"
+            ))
+            .await;
+        assert_eq!(
+            state.as_deref(),
+            Some("active"),
+            "{phone} finished the interview"
+        );
+        self.clock.advance(time::Duration::minutes(2));
+    }
+
+    /// Payloads of the events of `event_type` the router published, in order.
+    pub async fn published(&self, event_type: &str) -> Vec<Payload> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "select payload from event_outbox where event_type = $1 order by id",
+        )
+        .bind(event_type)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|p| proto::decode_envelope(p).unwrap().payload.unwrap())
+            .collect()
+    }
+
     pub async fn scalar_text(&self, sql: &str) -> Option<String> {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_optional(&self.db.pool)
