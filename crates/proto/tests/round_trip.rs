@@ -50,6 +50,14 @@ fn brief() -> Option<v1::LinkupBrief> {
             ("comfort".to_owned(), 0.6),
         ]),
         location_hint: "near downtown".to_owned(),
+        window_starts_at: Some(Timestamp {
+            seconds: 1_795_885_200,
+            nanos: 0,
+        }),
+        window_ends_at: Some(Timestamp {
+            seconds: 1_795_896_000,
+            nanos: 0,
+        }),
     })
 }
 
