@@ -232,6 +232,55 @@ pub const LINKUP_ON_HOLD: &str =
 pub const LINKUP_DROPPED_DRAFT: &str =
     "OK, never mind. Text me anytime, like 'coffee Saturday morning?'";
 
+/// Two invites pending and an answer that could be for either.
+pub fn which_invite(labels: &[String]) -> String {
+    let options: Vec<String> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{} {l}", i + 1))
+        .collect();
+    format!("Which one? {}", options.join(", "))
+}
+
+/// An invite accepted.
+pub fn invite_accepted(what: &str) -> String {
+    format!("You're in for {what}! I'll text you when the group is set.")
+}
+
+/// An invite declined.
+pub const INVITE_DECLINED: &str = "No problem, thanks for letting me know.";
+
+/// Post-event: attendance (product-rules §6).
+pub fn ask_attended(what: &str) -> String {
+    format!("How was {what}? Reply 1 if you went, 2 if you couldn't make it, 3 if not sure.")
+}
+
+/// Post-event: do again.
+pub const ASK_DO_AGAIN: &str = "Would you do something like that again? Y or N";
+
+/// Post-event: optional feedback.
+pub const ASK_FEEDBACK: &str = "Anything you'd like me to know about it? Or reply SKIP.";
+
+/// Post-event: contact choices among the other attendees.
+pub fn ask_contacts(names: &[String]) -> String {
+    let options: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{} {n}", i + 1))
+        .collect();
+    format!(
+        "Want to swap numbers with anyone? {}. Reply like 1,3 or ALL or NONE. They only see yours if they pick you too.",
+        options.join(", ")
+    )
+}
+
+/// Post-event: done.
+pub const POST_EVENT_THANKS: &str = "Thanks! That helps me plan better LinkUps.";
+
+/// Post-event: contact choices recorded.
+pub const CONTACTS_NOTED: &str =
+    "Got it. If someone you picked picks you too, I'll send you each other's numbers.";
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -327,6 +376,30 @@ mod tests {
             (linkup_profile_first(ASK_PACE), 1),
             (LINKUP_ON_HOLD.to_owned(), 1),
             (LINKUP_DROPPED_DRAFT.to_owned(), 1),
+            (
+                which_invite(&[
+                    "coffee Sat morning".to_owned(),
+                    "walk Sun afternoon".to_owned(),
+                ]),
+                1,
+            ),
+            (invite_accepted("board games Sat afternoon"), 1),
+            (INVITE_DECLINED.to_owned(), 1),
+            (ask_attended("board games Sat afternoon"), 1),
+            (ASK_DO_AGAIN.to_owned(), 1),
+            (ASK_FEEDBACK.to_owned(), 1),
+            (
+                ask_contacts(&[
+                    "Alexandria".to_owned(),
+                    "Bartholomew".to_owned(),
+                    "Christopher".to_owned(),
+                    "Dee".to_owned(),
+                    "Evangeline".to_owned(),
+                ]),
+                2,
+            ),
+            (POST_EVENT_THANKS.to_owned(), 1),
+            (CONTACTS_NOTED.to_owned(), 1),
         ]
     }
 

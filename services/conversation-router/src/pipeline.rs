@@ -171,7 +171,18 @@ async fn converse(
             Some(replies) => replies,
             None => idle(tx, ctx, msg, user).await?,
         },
-        _ => idle(tx, ctx, msg, user).await?,
+        "awaiting_invite_reply" => match crate::invites::reply(tx, ctx, msg, user, &session).await?
+        {
+            Some(replies) => replies,
+            None => idle(tx, ctx, msg, user).await?,
+        },
+        _ => match crate::post_event::PostEvent::from_token(&session.state_token) {
+            Some(state) => match crate::post_event::answer(tx, ctx, msg, user, state).await? {
+                Some(replies) => replies,
+                None => idle(tx, ctx, msg, user).await?,
+            },
+            None => idle(tx, ctx, msg, user).await?,
+        },
     };
     sessions::touch(tx, user.id, msg.message_sid, ctx.clock.now()).await?;
     Ok(replies)

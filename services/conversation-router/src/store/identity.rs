@@ -200,3 +200,32 @@ pub async fn record_transition(
     .await?;
     Ok(())
 }
+
+/// How to reach a user.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// Id.
+    pub id: Uuid,
+    /// First name.
+    pub first_name: String,
+    /// E.164 number.
+    pub phone_e164: String,
+    /// Keyed hash of the number.
+    pub phone_hash: String,
+}
+
+/// The users among `ids` that are not deleted, in the order of `ids`.
+#[tracing::instrument(skip_all, fields(count = ids.len()))]
+pub async fn contacts(tx: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Contact>, sqlx::Error> {
+    sqlx::query_as!(
+        Contact,
+        "select u.id, u.first_name, u.phone_e164, u.phone_hash
+         from unnest($1::uuid[]) with ordinality as wanted(id, n)
+         join users u on u.id = wanted.id
+         where u.deleted_at is null
+         order by wanted.n",
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await
+}

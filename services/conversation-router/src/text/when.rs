@@ -133,6 +133,19 @@ pub fn bucket(day: Weekday, part: Part) -> String {
     format!("{d}_{}", part.label())
 }
 
+/// How people say a bucket: `SAT_MORNING` → "Sat morning"; unknown labels as they are.
+pub fn describe_bucket(bucket: &str) -> String {
+    let Some((day, part)) = bucket.split_once('_') else {
+        return bucket.to_lowercase();
+    };
+    let mut day_chars = day.chars();
+    let day = day_chars
+        .next()
+        .map(|c| c.to_string() + &day_chars.as_str().to_lowercase())
+        .unwrap_or_default();
+    format!("{day} {}", part.to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +189,6 @@ mod tests {
     fn buckets() {
         assert_eq!(bucket(Weekday::Saturday, Part::Morning), "SAT_MORNING");
         assert_eq!(bucket(Weekday::Wednesday, Part::Evening), "WED_EVENING");
+        assert_eq!(describe_bucket("SAT_MORNING"), "Sat morning");
     }
 }

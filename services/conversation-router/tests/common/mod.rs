@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use conversation_router::inbound::InboundHandler;
+use conversation_router::reactions::ReactionsHandler;
 use conversation_router::{Context, SERVICE, replies};
 use platform::clock::ManualClock;
 use proto::v1::{SendSms, SmsReceived};
@@ -31,6 +32,7 @@ pub struct Router {
     pub clock: ManualClock,
     pub ctx: Arc<Context>,
     handler: InboundHandler,
+    reactions: ReactionsHandler,
     seen: std::sync::Mutex<i64>,
     counter: std::sync::atomic::AtomicU64,
 }
@@ -54,12 +56,14 @@ impl Router {
             public_base_url: "https://josh.example".to_owned(),
         });
         let handler = InboundHandler::new(ctx.clone());
+        let reactions = ReactionsHandler::new(ctx.clone());
         Self {
             db,
             pool,
             clock,
             ctx,
             handler,
+            reactions,
             seen: std::sync::Mutex::new(0),
             counter: Default::default(),
         }
@@ -102,6 +106,51 @@ impl Router {
             .await
             .unwrap();
         self.new_replies().await
+    }
+
+    /// Delivers another service's fact to the router's reactions; returns what JOSH sent.
+    pub async fn react(&self, payload: impl Into<Payload>) -> Vec<Sent> {
+        let envelope = Envelope {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            producer: "linkup-matcher".to_owned(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: Some(proto::timestamp::to_timestamp(self.ctx.clock.now())),
+            ..Envelope::for_payload(payload)
+        };
+        self.react_envelope(&envelope).await
+    }
+
+    /// Delivers `envelope` to the router's reactions (as the consumer would).
+    pub async fn react_envelope(&self, envelope: &Envelope) -> Vec<Sent> {
+        bus::deliver(&self.pool, SERVICE, &self.reactions, envelope)
+            .await
+            .unwrap();
+        self.new_replies().await
+    }
+
+    /// The id of the user with `phone`.
+    pub async fn user_id(&self, phone: &str) -> uuid::Uuid {
+        sqlx::query_scalar("select id from users where phone_e164 = $1")
+            .bind(phone)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// A LinkUp as the matcher would have stored it (written as the superuser).
+    pub async fn linkup(&self, initiator: &str, activity: &str, window: &str) -> uuid::Uuid {
+        let initiator = self.user_id(initiator).await;
+        sqlx::query_scalar(
+            "insert into linkups (initiator_user_id, region_id, state, brief, linkup_create_key)
+             select $1, region_id, 'broadcasting', jsonb_build_object('activity_key', $2::text, 'time_window', $3::text), gen_random_uuid()::text
+             from users where id = $1 returning id",
+        )
+        .bind(initiator)
+        .bind(activity)
+        .bind(window)
+        .fetch_one(&self.db.pool)
+        .await
+        .unwrap()
     }
 
     /// `phone` texts `text`; returns the texts JOSH sends back.
