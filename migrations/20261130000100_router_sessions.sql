@@ -39,6 +39,33 @@ drop policy if exists svc_owns_linkup_requests_josh_conversation_router on publi
 create policy svc_owns_linkup_requests_josh_conversation_router on public.linkup_requests
   for all to josh_conversation_router using (true) with check (true);
 
+-- Registration over HTTP (product-rules §2): when the open code was last sent (30 s between sends,
+-- by the service clock), and fixed one-hour windows counting codes per phone and requests per client
+-- address. One table serves every such limit, keyed by scope ('otp_phone', 'register_ip', 'verify_ip').
+alter table public.otp_sessions
+  add column if not exists sent_at timestamptz;
+
+create table if not exists public.http_rate_windows (
+  scope text not null,
+  key text not null,
+  window_start timestamptz not null,
+  hits int not null default 0,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  primary key (scope, key),
+  constraint http_rate_windows_hits_nonnegative check (hits >= 0)
+);
+
+create or replace trigger set_updated_at before update on public.http_rate_windows
+  for each row execute function public.set_updated_at();
+alter table public.http_rate_windows enable row level security;
+revoke all on public.http_rate_windows from anon, authenticated;
+grant all on public.http_rate_windows to service_role;
+grant select, insert, update, delete on public.http_rate_windows to josh_conversation_router;
+drop policy if exists svc_owns_http_rate_windows_josh_conversation_router on public.http_rate_windows;
+create policy svc_owns_http_rate_windows_josh_conversation_router on public.http_rate_windows
+  for all to josh_conversation_router using (true) with check (true);
+
 create or replace function public.josh_schema_version()
 returns bigint language sql immutable
 as $$ select 20261130000100::bigint $$;

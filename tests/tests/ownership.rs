@@ -40,6 +40,7 @@ const MATRIX: &[(&str, &[&str], &[&str])] = &[
             "phone_opt_outs",
             "inbound_rate_windows",
             "linkup_requests",
+            "http_rate_windows",
         ],
         &[
             "linkups",

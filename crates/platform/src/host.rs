@@ -114,6 +114,8 @@ impl ServiceHost {
             .merge(health::routes(readiness))
             .layer(axum::middleware::from_fn(crate::metrics::track_http))
             .layer(TraceLayer::new_for_http());
+        // Peer addresses reach handlers (ConnectInfo) for per-client limits.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await

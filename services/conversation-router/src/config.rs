@@ -17,6 +17,8 @@ pub struct Config {
     pub keyring: crypto::Keyring,
     /// `JOSH_PHONE_PEPPER`: keys phone hashes (and OTP hashes).
     pub phone_pepper: crypto::PhonePepper,
+    /// `JOSH_PHONE_PEPPER` as well: keys the hashes of one-time codes.
+    pub otp_key: crypto::OtpKey,
     /// `BILLING_GRPC_URL`: billing's gRPC API (entitlements, checkout links).
     pub billing_grpc_url: String,
     /// `LINKUP_MATCHER_GRPC_URL`: the matcher's gRPC API.
@@ -35,6 +37,8 @@ impl Config {
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,
             keyring: config::keyring(env)?,
             phone_pepper: config::phone_pepper(env)?,
+            otp_key: crypto::OtpKey::from_secret(&env.secret("JOSH_PHONE_PEPPER")?)
+                .map_err(|e| ConfigError::malformed("JOSH_PHONE_PEPPER", e))?,
             billing_grpc_url: config::peer_grpc_url(env, "BILLING_GRPC_URL", 9084)?,
             linkup_matcher_grpc_url: config::peer_grpc_url(env, "LINKUP_MATCHER_GRPC_URL", 9083)?,
         })

@@ -281,6 +281,11 @@ pub const POST_EVENT_THANKS: &str = "Thanks! That helps me plan better LinkUps."
 pub const CONTACTS_NOTED: &str =
     "Got it. If someone you picked picks you too, I'll send you each other's numbers.";
 
+/// The one-time code of the web registration.
+pub fn otp(code: &str) -> String {
+    format!("Your JOSH code is {code}. It expires in 10 minutes. Don't share it with anyone.")
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -400,6 +405,7 @@ mod tests {
             ),
             (POST_EVENT_THANKS.to_owned(), 1),
             (CONTACTS_NOTED.to_owned(), 1),
+            (otp("123456"), 1),
         ]
     }
 

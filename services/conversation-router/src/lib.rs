@@ -3,6 +3,7 @@
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
 
+pub mod api;
 mod config;
 pub mod copy;
 pub mod error;
@@ -23,7 +24,6 @@ pub mod text;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
 use bus::ConsumerSpec;
 use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
@@ -46,6 +46,10 @@ pub struct Context {
     pub clock: SharedClock,
     /// The base of links sent by SMS.
     pub public_base_url: String,
+    /// Hashes phone numbers (the web path receives them in clear).
+    pub phone_pepper: crypto::PhonePepper,
+    /// Hashes one-time codes.
+    pub otp_key: crypto::OtpKey,
 }
 
 impl Context {
@@ -55,6 +59,8 @@ impl Context {
             keyring: config.keyring,
             clock,
             public_base_url: config.public_base_url,
+            phone_pepper: config.phone_pepper,
+            otp_key: config.otp_key,
         }
     }
 }
@@ -109,31 +115,27 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
+        let routes = api::routes(api::ApiState {
+            pool: self.host.pool().clone(),
+            ctx: self.ctx.clone(),
+        });
         let handler = inbound::InboundHandler::new(self.ctx.clone());
+        let reactions = reactions::ReactionsHandler::new(self.ctx.clone());
         let (pool, ctx) = (self.host.pool().clone(), self.ctx.clone());
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
-            let (bus, consumer_shutdown) = (bus.clone(), shutdown.clone());
-            vec![
-                tokio::spawn(async move {
-                    bus.consume(inbound_consumer(), handler, consumer_shutdown)
-                        .await;
-                }),
-                tokio::spawn(interview::nudge::run(
-                    pool,
-                    ctx,
-                    JOB_INTERVAL,
-                    shutdown.clone(),
-                )),
-            ]
+            let mut tasks = Vec::new();
+            let (b, s) = (bus.clone(), shutdown.clone());
+            tasks.push(tokio::spawn(async move {
+                b.consume(inbound_consumer(), handler, s).await;
+            }));
+            for spec in reactions::consumers() {
+                let (b, s, h) = (bus.clone(), shutdown.clone(), reactions.clone());
+                tasks.push(tokio::spawn(async move { b.consume(spec, h, s).await }));
+            }
+            let nudges = interview::nudge::run(pool, ctx, JOB_INTERVAL, shutdown.clone());
+            tasks.push(tokio::spawn(nudges));
+            tasks
         };
-        bus::run_service(
-            self.host,
-            SERVICE,
-            self.replicas,
-            Router::new(),
-            start,
-            shutdown,
-        )
-        .await
+        bus::run_service(self.host, SERVICE, self.replicas, routes, start, shutdown).await
     }
 }

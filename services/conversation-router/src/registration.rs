@@ -103,49 +103,72 @@ async fn finish(
     )
     .await?;
     registrations::complete(tx, reg.id, user_id, now).await?;
-    let open = region.as_ref().is_some_and(|r| r.state == "open");
-    let reply = if let Some(region) = &region {
-        identity::add_membership(
-            tx,
-            user_id,
-            region.id,
-            if open { "active" } else { "waitlisted" },
-        )
-        .await?;
+    let verified = Verified {
+        cause: msg.envelope,
+        phone_hash: msg.phone_hash,
+        user_id,
+        first_name: first,
+        region,
+        channel: Channel::Sms,
+    };
+    activate(tx, ctx, &verified).await
+}
+
+/// A user who just became verified, by either path.
+#[derive(Debug)]
+pub struct Verified<'a> {
+    /// What caused it (the AGREE text, or the HTTP request's origin).
+    pub cause: &'a proto::Envelope,
+    /// Keyed hash of the phone.
+    pub phone_hash: &'a str,
+    /// The user.
+    pub user_id: uuid::Uuid,
+    /// For the greeting.
+    pub first_name: &'a str,
+    /// The ZIP's region, if any.
+    pub region: Option<identity::Region>,
+    /// SMS or web.
+    pub channel: Channel,
+}
+
+/// Places a verified user in their region: an open one starts the interview (its opening
+/// texts are returned), a waitlisted or closed one puts them on its list. Both paths end here.
+///
+/// # Errors
+/// [`RouterError`] when the database or the outbox fails.
+pub async fn activate(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    v: &Verified<'_>,
+) -> Result<Vec<Reply>, RouterError> {
+    let now = ctx.clock.now();
+    let open = v.region.as_ref().is_some_and(|r| r.state == "open");
+    let reply = if let Some(region) = &v.region {
+        let status = if open { "active" } else { "waitlisted" };
+        identity::add_membership(tx, v.user_id, region.id, status).await?;
         if open {
-            identity::set_user_state(tx, user_id, "interviewing").await?;
-            identity::start_conversation(
-                tx,
-                user_id,
-                "interviewing",
-                crate::interview::FIRST_STEP,
-                now,
-            )
-            .await?;
-            publish_registration(tx, msg, user_id, Some(region.id), true, now).await?;
-            record(tx, msg, user_id, "interviewing").await?;
-            return Ok(crate::interview::opening(first));
-        } else {
-            identity::start_conversation(tx, user_id, "idle", "waitlisted", now).await?;
-            copy::waitlisted(&region.display_name)
+            identity::set_user_state(tx, v.user_id, "interviewing").await?;
+            let first_step = crate::interview::FIRST_STEP;
+            identity::start_conversation(tx, v.user_id, "interviewing", first_step, now).await?;
+            publish_registration(tx, v, Some(region.id), true, now).await?;
+            record(tx, v, "interviewing").await?;
+            return Ok(crate::interview::opening(v.first_name));
         }
+        identity::start_conversation(tx, v.user_id, "idle", "waitlisted", now).await?;
+        copy::waitlisted(&region.display_name)
     } else {
-        identity::start_conversation(tx, user_id, "idle", "no_region", now).await?;
+        identity::start_conversation(tx, v.user_id, "idle", "no_region", now).await?;
         copy::waitlisted("your area")
     };
-    record(tx, msg, user_id, "verified").await?;
-    publish_registration(tx, msg, user_id, region.as_ref().map(|r| r.id), open, now).await?;
+    record(tx, v, "verified").await?;
+    publish_registration(tx, v, v.region.as_ref().map(|r| r.id), open, now).await?;
     Ok(vec![Reply::say(reply)])
 }
 
 /// Appends the registration to `domain_events`.
-async fn record(
-    tx: &mut PgConnection,
-    msg: &Inbound<'_>,
-    user_id: uuid::Uuid,
-    to: &str,
-) -> Result<(), RouterError> {
-    let correlation = uuid::Uuid::parse_str(&msg.envelope.correlation_id).ok();
+async fn record(tx: &mut PgConnection, v: &Verified<'_>, to: &str) -> Result<(), RouterError> {
+    let user_id = v.user_id;
+    let correlation = uuid::Uuid::parse_str(&v.cause.correlation_id).ok();
     let key = format!("user:{user_id}:registered");
     identity::record_transition(
         tx,
@@ -162,12 +185,12 @@ async fn record(
 
 async fn publish_registration(
     tx: &mut PgConnection,
-    msg: &Inbound<'_>,
-    user_id: uuid::Uuid,
+    v: &Verified<'_>,
     region_id: Option<uuid::Uuid>,
     open: bool,
     now: time::OffsetDateTime,
 ) -> Result<(), RouterError> {
+    let user_id = v.user_id;
     let state = if open {
         UserState::Interviewing
     } else {
@@ -177,25 +200,25 @@ async fn publish_registration(
     let region_id = region_id.map(|r| r.to_string()).unwrap_or_default();
     let registered = UserRegistered {
         user_id: user_id.to_string(),
-        phone_hash: msg.phone_hash.to_owned(),
+        phone_hash: v.phone_hash.to_owned(),
         region_id: region_id.clone(),
-        channel: Channel::Sms.into(),
+        channel: v.channel.into(),
         waitlisted: !open,
         state: state.into(),
         registered_at: at,
     };
     events::publish(
         tx,
-        msg.envelope,
+        v.cause,
         registered,
         format!("registered:{user_id}"),
-        msg.phone_hash,
+        v.phone_hash,
     )
     .await?;
     let verified = UserVerified {
         user_id: user_id.to_string(),
-        phone_hash: msg.phone_hash.to_owned(),
-        channel: Channel::Sms.into(),
+        phone_hash: v.phone_hash.to_owned(),
+        channel: v.channel.into(),
         region_id,
         waitlisted: !open,
         state: state.into(),
@@ -203,10 +226,10 @@ async fn publish_registration(
     };
     events::publish(
         tx,
-        msg.envelope,
+        v.cause,
         verified,
         format!("verified:{user_id}"),
-        msg.phone_hash,
+        v.phone_hash,
     )
     .await
 }

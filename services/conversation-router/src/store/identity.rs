@@ -105,6 +105,77 @@ pub async fn create_verified_user(
     .await
 }
 
+/// Creates an unverified user (the web path) with all consents recorded at `consented_at`;
+/// `None` when the phone is already registered.
+#[tracing::instrument(skip_all)]
+pub async fn create_unverified_user(
+    tx: &mut PgConnection,
+    user: &NewUser<'_>,
+    email: Option<&str>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into users (phone_e164, phone_hash, first_name, last_name, birthday, state, email,
+                            sms_consent, age_consent, terms_consent, privacy_consent,
+                            sms_consent_at, age_consent_at, terms_consent_at, privacy_consent_at,
+                            region_id, zip_code)
+         values ($1, $2, $3, $4, $5, 'unverified', $9::text::citext, true, true, true, true, $6, $6, $6, $6, $7, $8)
+         on conflict do nothing
+         returning id",
+        user.phone_e164,
+        user.phone_hash,
+        user.first_name,
+        user.last_name,
+        user.birthday,
+        user.consented_at,
+        user.region_id,
+        user.zip_code,
+        email
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// A user of any state (the web path looks up unverified ones too).
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Id.
+    pub id: Uuid,
+    /// First name.
+    pub first_name: String,
+    /// `user_state` label.
+    pub state: String,
+    /// The ZIP's region, if any.
+    pub region_id: Option<Uuid>,
+}
+
+/// The account with this phone hash, whatever its state, locked for this transaction.
+#[tracing::instrument(skip_all)]
+pub async fn account_by_phone_hash(
+    tx: &mut PgConnection,
+    phone_hash: &str,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as!(
+        Account,
+        r#"select id, first_name, state::text as "state!", region_id from users
+           where phone_hash = $1 and deleted_at is null for update"#,
+        phone_hash
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// A region by id.
+#[tracing::instrument(skip_all)]
+pub async fn region(tx: &mut PgConnection, id: Uuid) -> Result<Option<Region>, sqlx::Error> {
+    sqlx::query_as!(
+        Region,
+        r#"select id, display_name, state::text as "state!" from regions where id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
 /// Moves a user to `state` (a `user_state` label).
 #[tracing::instrument(skip_all, fields(state))]
 pub async fn set_user_state(

@@ -3,6 +3,7 @@
 pub mod identity;
 pub mod linkups;
 pub mod optouts;
+pub mod otp;
 pub mod profiles;
 pub mod registrations;
 pub mod safety;

@@ -17,6 +17,7 @@ use testkit::TestDb;
 use time::macros::datetime;
 
 pub const KEYS: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+pub const PEPPER: &str = "test-pepper";
 pub const JOSH: &str = "+15005550006";
 
 /// What JOSH sent back: the text and its send-SMS command.
@@ -54,6 +55,8 @@ impl Router {
             keyring: crypto::Keyring::from_config(KEYS, "1").unwrap(),
             clock: Arc::new(clock.clone()),
             public_base_url: "https://josh.example".to_owned(),
+            phone_pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
+            otp_key: crypto::OtpKey::new(PEPPER).unwrap(),
         });
         let handler = InboundHandler::new(ctx.clone());
         let reactions = ReactionsHandler::new(ctx.clone());
