@@ -286,6 +286,11 @@ pub fn otp(code: &str) -> String {
     format!("Your JOSH code is {code}. It expires in 10 minutes. Don't share it with anyone.")
 }
 
+/// After the lock: the one-time link to the LinkUp page.
+pub fn linkup_page(url: &str) -> String {
+    format!("Your LinkUp page, with who's coming: {url}")
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -406,6 +411,10 @@ mod tests {
             (POST_EVENT_THANKS.to_owned(), 1),
             (CONTACTS_NOTED.to_owned(), 1),
             (otp("123456"), 1),
+            (
+                linkup_page("https://josh.example/l/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                1,
+            ),
         ]
     }
 

@@ -15,7 +15,7 @@ use crate::error::RouterError;
 use crate::invites::{self, Pending, Waiting};
 use crate::post_event::PostEvent;
 use crate::replies::{self, Origin, Recipient, Reply};
-use crate::store::{identity, sessions};
+use crate::store::{identity, magic, sessions};
 use crate::{Context, SERVICE, copy};
 
 /// The event types this handler consumes.
@@ -65,7 +65,20 @@ impl ReactionsHandler {
                 forget(tx, id(&e.user_id)?, |p| p.invite_id == invite).await
             }
             Some(Payload::LinkupLocked(e)) => {
-                forget_linkup(tx, &e.linkup_id, &e.participant_user_ids).await
+                forget_linkup(tx, &e.linkup_id, &e.participant_user_ids).await?;
+                let event_time = e
+                    .event_time
+                    .as_ref()
+                    .and_then(|t| proto::timestamp::from_timestamp(t).ok());
+                send_pages(
+                    tx,
+                    &self.ctx,
+                    envelope,
+                    id(&e.linkup_id)?,
+                    &e.participant_user_ids,
+                    event_time,
+                )
+                .await
             }
             Some(Payload::LinkupExpired(e)) => {
                 forget_linkup(tx, &e.linkup_id, &e.accepted_user_ids).await
@@ -152,6 +165,42 @@ async fn forget_linkup(
     let linkup = id(linkup)?;
     for user in users {
         forget(tx, id(user)?, |p| p.linkup_id == linkup).await?;
+    }
+    Ok(())
+}
+
+/// Texts each participant a one-time link to the LinkUp page (valid until a day after it).
+async fn send_pages(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    envelope: &Envelope,
+    linkup_id: Uuid,
+    participants: &[String],
+    event_time: Option<time::OffsetDateTime>,
+) -> Result<(), RouterError> {
+    let ids = participants
+        .iter()
+        .map(|p| id(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = ctx.clock.now();
+    let expires_at = event_time.map_or(now + time::Duration::days(7), |t| {
+        t + time::Duration::days(1)
+    });
+    for person in identity::contacts(tx, &ids).await? {
+        if magic::has_link(tx, person.id, linkup_id).await? {
+            continue;
+        }
+        let token = crypto::MagicLinkToken::generate()?;
+        magic::mint(tx, person.id, linkup_id, &token.hash(), expires_at).await?;
+        let url = format!("{}/l/{}", ctx.public_base_url, token.as_str());
+        let to = Recipient {
+            user_id: Some(person.id),
+            phone_e164: &person.phone_e164,
+            phone_hash: &person.phone_hash,
+        };
+        let reply = Reply::with_purpose(copy::linkup_page(&url), SmsPurpose::LockNotice);
+        let key = format!("linkup_page:{linkup_id}:{}", person.id);
+        replies::send(tx, &ctx.keyring, &Origin::of(envelope), &to, &reply, key).await?;
     }
     Ok(())
 }

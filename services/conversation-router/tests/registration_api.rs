@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use common::Router;
-use conversation_router::api::{ApiState, routes};
 use conversation_router::copy;
 use serde_json::{Value, json};
 use time::Duration;
@@ -23,14 +20,7 @@ struct Api {
 impl Api {
     async fn new() -> Self {
         let r = Router::new().await;
-        let state = ApiState {
-            pool: r.pool.clone(),
-            ctx: r.ctx.clone(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = routes(state).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let base = r.serve().await;
         Self {
             r,
             base,

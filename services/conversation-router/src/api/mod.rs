@@ -3,6 +3,7 @@
 //! Errors are JSON `{"error": ..., "field": ...}` with the status that fits; a 5xx body is
 //! opaque and its cause chain is logged once, here.
 
+mod page;
 mod registrations;
 
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use axum::Json;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use sqlx::PgPool;
 
 use crate::Context;
@@ -33,6 +34,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/v1/registrations", post(registrations::register))
         .route("/v1/registrations/verify", post(registrations::verify))
         .route("/v1/registrations/resend", post(registrations::resend))
+        .route("/l/{token}", get(page::show))
         .with_state(state)
 }
 

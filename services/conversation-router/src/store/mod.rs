@@ -2,6 +2,7 @@
 
 pub mod identity;
 pub mod linkups;
+pub mod magic;
 pub mod optouts;
 pub mod otp;
 pub mod profiles;

@@ -131,6 +131,20 @@ impl Router {
         self.new_replies().await
     }
 
+    /// Serves the router's HTTP API on a free port; returns its base URL.
+    pub async fn serve(&self) -> String {
+        let state = conversation_router::api::ApiState {
+            pool: self.pool.clone(),
+            ctx: self.ctx.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = conversation_router::api::routes(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
     /// The id of the user with `phone`.
     pub async fn user_id(&self, phone: &str) -> uuid::Uuid {
         sqlx::query_scalar("select id from users where phone_e164 = $1")
