@@ -291,6 +291,90 @@ pub fn linkup_page(url: &str) -> String {
     format!("Your LinkUp page, with who's coming: {url}")
 }
 
+/// PAUSE.
+pub const PAUSED: &str =
+    "Invites paused. You can still start a LinkUp anytime. Text RESUME to get invites again.";
+
+/// RESUME.
+pub const RESUMED: &str = "Invites are back on. I'll text you when something fits.";
+
+/// PROFILE, first text.
+pub fn profile_summary(activities: &[String], times: &[String], size: Option<&str>) -> String {
+    let activities = if activities.is_empty() {
+        "nothing yet".to_owned()
+    } else {
+        activities.join(", ")
+    };
+    let times = if times.is_empty() {
+        "not set".to_owned()
+    } else {
+        times.join(", ")
+    };
+    let size = size.unwrap_or("not set");
+    format!("What I know: you like {activities}. Free: {times}. Group size: {size}.")
+}
+
+/// PROFILE, second text.
+pub fn profile_details(skip: &[String], paused: bool) -> String {
+    let skip = if skip.is_empty() {
+        "nothing".to_owned()
+    } else {
+        skip.join(", ")
+    };
+    let invites = if paused { "paused" } else { "on" };
+    format!("You'd rather skip: {skip}. Invites: {invites}. Text DELETE to delete your account.")
+}
+
+/// DELETE: the confirmation.
+pub const CONFIRM_DELETE: &str =
+    "Delete your JOSH account and everything I know about you? Reply DELETE to confirm.";
+
+/// DELETE not confirmed.
+pub const DELETE_KEPT: &str = "OK, your account stays. Text MENU for options.";
+
+/// DELETE done.
+pub const DELETED: &str =
+    "Your account is deleted. Thanks for trying JOSH. Text us anytime to start over.";
+
+/// BLOCK / REPORT with no past LinkUps.
+pub const NOBODY_TO_PICK: &str =
+    "You haven't met anyone through JOSH yet. If something's wrong, reply HELP.";
+
+/// BLOCK: whom.
+pub fn ask_block(names: &[String]) -> String {
+    format!("Who do you want to block? {}", numbered(names))
+}
+
+/// BLOCK done.
+pub fn blocked(name: &str) -> String {
+    format!("Done. You won't be matched with {name} again.")
+}
+
+/// REPORT: whom.
+pub fn ask_report_who(names: &[String]) -> String {
+    format!(
+        "Who are you reporting? {} They won't know it was you.",
+        numbered(names)
+    )
+}
+
+/// REPORT: what.
+pub const ASK_REPORT_WHAT: &str = "What happened? A inappropriate, B made me uncomfortable, \
+C no-show or late cancel, D other";
+
+/// REPORT filed.
+pub const REPORT_FILED: &str =
+    "Thanks for telling me. Our team will review it. If you're in danger, call 911.";
+
+fn numbered(names: &[String]) -> String {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{} {n}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -411,6 +495,47 @@ mod tests {
             (POST_EVENT_THANKS.to_owned(), 1),
             (CONTACTS_NOTED.to_owned(), 1),
             (otp("123456"), 1),
+            (PAUSED.to_owned(), 1),
+            (RESUMED.to_owned(), 1),
+            (
+                profile_summary(
+                    &[
+                        "coffee".to_owned(),
+                        "board games".to_owned(),
+                        "farmers market".to_owned(),
+                    ],
+                    &["morning".to_owned(), "weekend".to_owned()],
+                    Some("4-6"),
+                ),
+                1,
+            ),
+            (
+                profile_details(&["bars".to_owned(), "late night".to_owned()], false),
+                1,
+            ),
+            (CONFIRM_DELETE.to_owned(), 1),
+            (DELETE_KEPT.to_owned(), 1),
+            (DELETED.to_owned(), 1),
+            (NOBODY_TO_PICK.to_owned(), 1),
+            (
+                ask_block(&[
+                    "Alexandria".to_owned(),
+                    "Bartholomew".to_owned(),
+                    "Christopher".to_owned(),
+                ]),
+                1,
+            ),
+            (blocked("Bartholomew"), 1),
+            (
+                ask_report_who(&[
+                    "Alexandria".to_owned(),
+                    "Bartholomew".to_owned(),
+                    "Christopher".to_owned(),
+                ]),
+                1,
+            ),
+            (ASK_REPORT_WHAT.to_owned(), 1),
+            (REPORT_FILED.to_owned(), 1),
             (
                 linkup_page("https://josh.example/l/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
                 1,

@@ -4,6 +4,7 @@
 //! [`Service::run_until_stopped`].
 
 pub mod api;
+pub mod commands;
 mod config;
 pub mod copy;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod post_event;
 pub mod reactions;
 mod registration;
 pub mod replies;
+pub mod safety_commands;
 mod screening;
 pub mod store;
 pub mod text;

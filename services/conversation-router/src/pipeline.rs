@@ -165,7 +165,42 @@ async fn converse(
     let Some(session) = sessions::session(tx, user.id).await? else {
         return Ok(vec![Reply::say(copy::MENU)]);
     };
-    let replies = match session.mode.as_str() {
+    let replies = match commands_first(tx, ctx, msg, user, &session).await? {
+        Some(replies) => replies,
+        None => by_mode(tx, ctx, msg, user, &session).await?,
+    };
+    sessions::touch(tx, user.id, msg.message_sid, ctx.clock.now()).await?;
+    Ok(replies)
+}
+
+/// A pending command dialog's answer, or a command named at any time.
+async fn commands_first(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: &User,
+    session: &sessions::Session,
+) -> Result<Option<Vec<Reply>>, RouterError> {
+    let live = session.expires_at.is_some_and(|at| at > ctx.clock.now());
+    if let Some(pending) = crate::commands::Pending::from_token(&session.state_token) {
+        if live && let Some(replies) = crate::commands::answer(tx, ctx, msg, user, pending).await? {
+            return Ok(Some(replies));
+        }
+        sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
+    }
+    crate::commands::run(tx, ctx, msg, user).await
+}
+
+/// The text in the light of the conversation's mode.
+async fn by_mode(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: &User,
+    session: &sessions::Session,
+) -> Result<Vec<Reply>, RouterError> {
+    let session = session.clone();
+    Ok(match session.mode.as_str() {
         "interviewing" => crate::interview::step(tx, ctx, msg, user, &session).await?,
         "linkup_forming" => match linkup::resume(tx, ctx, msg, user, &session).await? {
             Some(replies) => replies,
@@ -183,9 +218,7 @@ async fn converse(
             },
             None => idle(tx, ctx, msg, user).await?,
         },
-    };
-    sessions::touch(tx, user.id, msg.message_sid, ctx.clock.now()).await?;
-    Ok(replies)
+    })
 }
 
 /// A text outside any dialog: a command, a free-text LinkUp request, or the menu.

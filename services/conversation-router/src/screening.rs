@@ -147,7 +147,7 @@ async fn strike(
 }
 
 /// A hold to apply.
-struct Hold {
+pub(crate) struct Hold {
     /// `soft_hold` or `hard_hold`.
     state: &'static str,
     reason: HoldReason,
@@ -156,7 +156,7 @@ struct Hold {
 }
 
 impl Hold {
-    fn indefinite(state: &'static str, reason: HoldReason) -> Self {
+    pub(crate) fn indefinite(state: &'static str, reason: HoldReason) -> Self {
         Self {
             state,
             reason,
@@ -165,7 +165,7 @@ impl Hold {
     }
 }
 
-async fn hold(
+pub(crate) async fn hold(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,

@@ -1,5 +1,6 @@
 //! The router's SQL, in small functions that take the caller's transaction.
 
+pub mod accounts;
 pub mod identity;
 pub mod linkups;
 pub mod magic;

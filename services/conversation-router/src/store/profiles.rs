@@ -115,3 +115,21 @@ pub async fn save(
     .await?;
     Ok(())
 }
+
+/// Pauses or resumes invites (`preferences.invites_paused`; the matcher skips paused people).
+#[tracing::instrument(skip_all, fields(paused))]
+pub async fn set_invites_paused(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    paused: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update profiles set preferences = preferences || jsonb_build_object('invites_paused', $2::boolean)
+         where user_id = $1",
+        user_id,
+        paused
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
