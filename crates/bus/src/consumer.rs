@@ -218,7 +218,11 @@ impl<H: Handler> Worker<H> {
             Err(HandlerError::Retry(error) | HandlerError::Reject(error)) => {
                 metrics::counter!("bus_consumer_failed_total", &labels).increment(1);
                 let reason = DeadLetterReason::new("handler failed", error.as_ref());
-                self.dead_letter(&message, delivered, reason).await
+                let outcome = self.dead_letter(&message, delivered, reason).await;
+                if outcome == Outcome::DeadLettered {
+                    self.handler.dead_lettered(&self.pool, &envelope).await;
+                }
+                outcome
             }
         }
     }

@@ -45,6 +45,19 @@ pub trait Handler: Send + Sync + 'static {
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
+
+    /// Called once `envelope` was dead-lettered (the handler gave up on it), outside any
+    /// transaction, e.g. to tell the person their text could not be handled yet. It must not
+    /// mark the event handled: a replay from the dead-letter subject handles it for real.
+    /// Failures are the hook's to log. The default does nothing.
+    fn dead_lettered<'a>(
+        &'a self,
+        pool: &'a sqlx::PgPool,
+        envelope: &'a Envelope,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let _ = (pool, envelope);
+        async {}
+    }
 }
 
 /// Records that `consumer` handles `envelope`, returning false when it already did (the row's

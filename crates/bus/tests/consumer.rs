@@ -103,6 +103,11 @@ async fn a_handler_that_always_fails_ends_in_the_dlq_and_replay_works() {
         letters[0].reason
     );
     assert_eq!(letters[0].deliveries, "3");
+    assert_eq!(
+        recorder.dead_lettered.load(Ordering::SeqCst),
+        2,
+        "the handler heard of each dead letter once"
+    );
     assert!(
         letters[0]
             .original_subject

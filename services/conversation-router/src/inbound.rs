@@ -4,13 +4,15 @@
 use std::sync::Arc;
 
 use bus::{Handler, HandlerError};
+use proto::v1::SmsPurpose;
 use proto::{Envelope, Payload};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::Context;
+use crate::copy;
 use crate::error::RouterError;
 use crate::pipeline::{self, Inbound};
-use crate::replies::{self, Recipient};
+use crate::replies::{self, Origin, Recipient, Reply};
 
 /// Handles inbound texts.
 #[derive(Debug, Clone)]
@@ -61,5 +63,45 @@ impl InboundHandler {
 impl Handler for InboundHandler {
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
         self.run(tx, envelope).await.map_err(HandlerError::from)
+    }
+
+    /// A text JOSH gave up on (it waits in the dead-letter subject for ops to replay): the
+    /// sender hears "something went wrong", once, instead of silence (product-rules §1).
+    async fn dead_lettered(&self, pool: &PgPool, envelope: &Envelope) {
+        if let Err(error) = self.apologise(pool, envelope).await {
+            tracing::error!(error = %platform::errors::ErrorChain(&error), "could not send the system-error reply");
+        }
+    }
+}
+
+impl InboundHandler {
+    /// Enqueues the system-error reply to the sender of `envelope` (once per message).
+    ///
+    /// # Errors
+    /// [`RouterError`] when the database or the outbox fails.
+    pub async fn apologise(&self, pool: &PgPool, envelope: &Envelope) -> Result<(), RouterError> {
+        let Some(Payload::SmsReceived(sms)) = envelope.payload.as_ref() else {
+            return Ok(());
+        };
+        let mut tx = pool.begin().await?;
+        let to = Recipient {
+            user_id: None,
+            phone_e164: &sms.from_e164,
+            phone_hash: &sms.phone_hash,
+        };
+        let mut reply = Reply::with_purpose(copy::SYSTEM_ERROR, SmsPurpose::System);
+        reply.urgent = true; // it answers the person's own text
+        let key = format!("reply:{}:system_error", sms.message_sid);
+        replies::send(
+            &mut tx,
+            &self.ctx.keyring,
+            &Origin::of(envelope),
+            &to,
+            &reply,
+            key,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

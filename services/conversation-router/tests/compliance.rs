@@ -152,3 +152,22 @@ async fn no_plaintext_reply_is_stored() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_text_that_was_dead_lettered_gets_one_apology_and_stays_replayable() {
+    let r = Router::new().await;
+    let envelope = r.envelope("+15555550199", "hello?");
+    let sent = r.dead_letter(&envelope).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, copy::SYSTEM_ERROR);
+    assert!(sent[0].command.urgent, "it answers their own text");
+    // A replay from the dead-letter subject is then handled for real.
+    assert_eq!(
+        r.deliver(&envelope)
+            .await
+            .iter()
+            .map(|s| s.text.clone())
+            .collect::<Vec<_>>(),
+        [copy::REGISTER_WELCOME]
+    );
+}

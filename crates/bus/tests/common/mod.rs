@@ -141,6 +141,8 @@ pub struct Recorder {
     pub attempts: Arc<AtomicU32>,
     /// Fail this many more attempts (u32::MAX: always).
     pub fail_next: Arc<AtomicU32>,
+    /// Events the runner told the handler it dead-lettered.
+    pub dead_lettered: Arc<AtomicU32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,5 +176,9 @@ impl Handler for Recorder {
             .await
             .push((envelope.partition_key.clone(), seq as u32));
         Ok(())
+    }
+
+    async fn dead_lettered(&self, _pool: &sqlx::PgPool, _envelope: &Envelope) {
+        self.dead_lettered.fetch_add(1, Ordering::SeqCst);
     }
 }

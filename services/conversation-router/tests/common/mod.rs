@@ -111,6 +111,13 @@ impl Router {
         self.new_replies().await
     }
 
+    /// What the consumer does after dead-lettering `envelope`.
+    pub async fn dead_letter(&self, envelope: &Envelope) -> Vec<Sent> {
+        use bus::Handler as _;
+        self.handler.dead_lettered(&self.pool, envelope).await;
+        self.new_replies().await
+    }
+
     /// Delivers another service's fact to the router's reactions; returns what JOSH sent.
     pub async fn react(&self, payload: impl Into<Payload>) -> Vec<Sent> {
         let envelope = Envelope {
