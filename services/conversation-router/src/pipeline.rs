@@ -159,12 +159,18 @@ async fn converse(
     user: &User,
 ) -> Result<Vec<Reply>, RouterError> {
     let hold = crate::store::safety::hold_state(tx, user.id, ctx.clock.now()).await?;
-    if hold == "hard_hold" {
-        return Ok(vec![Reply::say(copy::ACCOUNT_PAUSED)]);
-    }
     let Some(session) = sessions::session(tx, user.id).await? else {
         return Ok(vec![Reply::say(copy::MENU)]);
     };
+    // A hard hold leaves only safety and legal texts: HELP and STOP (above) and REPORT.
+    let reporting = crate::text::normalize::words(msg.text) == "report"
+        || matches!(
+            crate::commands::Pending::from_token(&session.state_token),
+            Some(crate::commands::Pending::Report { .. })
+        );
+    if hold == "hard_hold" && !reporting {
+        return Ok(vec![Reply::say(copy::ACCOUNT_PAUSED)]);
+    }
     let replies = match commands_first(tx, ctx, msg, user, &session).await? {
         Some(replies) => replies,
         None => by_mode(tx, ctx, msg, user, &session).await?,

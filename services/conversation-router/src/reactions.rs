@@ -223,7 +223,9 @@ async fn completed(
         let Some(session) = sessions::session(tx, person.id).await? else {
             continue;
         };
-        if session.mode == "safety_hold" {
+        // Held, mid-interview or opted out: no post-event questions for them.
+        let busy = matches!(session.mode.as_str(), "safety_hold" | "interviewing");
+        if busy || crate::store::optouts::is_opted_out(tx, &person.phone_hash).await? {
             continue;
         }
         let others = people

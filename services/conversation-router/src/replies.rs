@@ -125,6 +125,15 @@ pub async fn send(
     reply: &Reply,
     idempotency_key: String,
 ) -> Result<(), RouterError> {
+    // Opt-out wins over everything but its confirmation and HELP, whoever asks for the text.
+    let allowed_after_stop = matches!(
+        reply.purpose,
+        SmsPurpose::OptOutConfirmation | SmsPurpose::Help
+    );
+    if !allowed_after_stop && crate::store::optouts::is_opted_out(tx, to.phone_hash).await? {
+        tracing::info!(purpose = ?reply.purpose, "text to an opted-out phone not sent");
+        return Ok(());
+    }
     let body = seal(keyring, &reply.text, &idempotency_key)?;
     let command = SendSms {
         user_id: to.user_id.map(|u| u.to_string()).unwrap_or_default(),

@@ -171,3 +171,35 @@ async fn a_text_that_was_dead_lettered_gets_one_apology_and_stays_replayable() {
         [copy::REGISTER_WELCOME]
     );
 }
+
+#[tokio::test]
+async fn stop_mid_interview_silences_every_text_until_start_resumes_it() {
+    let r = Router::new().await;
+    r.register(PHONE, "Max", "94110").await;
+    r.text(PHONE, "coffee, walk, brunch").await;
+    assert_eq!(r.text(PHONE, "STOP").await, [copy::OPT_OUT_CONFIRMATION]);
+    // Other services' facts would have the router text them: nothing goes out.
+    let linkup = r.linkup(PHONE, "coffee", "SAT_MORNING").await;
+    let me = r.user_id(PHONE).await;
+    let sent = r
+        .react(proto::v1::LinkupCompleted {
+            linkup_id: linkup.to_string(),
+            participant_user_ids: vec![me.to_string()],
+            ..Default::default()
+        })
+        .await;
+    assert!(sent.is_empty(), "{sent:?}");
+    r.clock.advance(time::Duration::days(2));
+    let nudged = conversation_router::interview::nudge::run_once(&r.pool, &r.ctx)
+        .await
+        .unwrap();
+    assert_eq!(nudged, 0);
+    assert!(r.new_replies().await.is_empty());
+    assert_eq!(r.text(PHONE, "START").await, [copy::OPT_IN_CONFIRMATION]);
+    let next = r.text(PHONE, "1").await;
+    assert_eq!(next.len(), 1);
+    assert!(
+        next[0].contains("Which is your top pick?") || next[0].starts_with("Welcome back"),
+        "{next:?}"
+    );
+}

@@ -62,7 +62,13 @@ async fn a_threat_puts_the_account_on_hard_hold() {
     );
     assert_eq!(hold(&r).await.as_deref(), Some("hard_hold"));
     assert_eq!(r.text(PHONE, "coffee?").await, [copy::ACCOUNT_PAUSED]);
+    assert_eq!(r.text(PHONE, "PROFILE").await, [copy::ACCOUNT_PAUSED]);
     assert_eq!(r.text(PHONE, "HELP").await, [copy::HELP]);
+    assert_eq!(
+        r.text(PHONE, "report").await,
+        [copy::NOBODY_TO_PICK],
+        "REPORT still works on a hard hold"
+    );
 }
 
 #[tokio::test]
