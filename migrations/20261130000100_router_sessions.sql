@@ -8,6 +8,13 @@ alter table public.conversation_sessions
   add column if not exists last_inbound_at timestamptz,
   add column if not exists nudged_at timestamptz;
 
+-- When the profile last changed by the service clock: 180 days later it is stale (product-rules §3).
+alter table public.profiles
+  add column if not exists last_updated_at timestamptz;
+
+create index if not exists profiles_staleness_idx on public.profiles(last_updated_at)
+  where stale_at is null and state in ('complete_mvp', 'complete_full');
+
 -- The nudge job looks for interviews gone quiet.
 create index if not exists conversation_sessions_quiet_idx
   on public.conversation_sessions(last_inbound_at)

@@ -375,6 +375,13 @@ fn numbered(names: &[String]) -> String {
         .join(", ")
 }
 
+/// The one refresh prompt of a stale profile.
+pub fn refresh(first_name: &str) -> String {
+    format!(
+        "Hi {first_name}, it's been a while! Text PROFILE to see what I know about you and keep it current."
+    )
+}
+
 /// Paused onboarding.
 pub const NO_RUSH: &str = "No rush — reply anything when you're ready.";
 
@@ -496,6 +503,7 @@ mod tests {
             (CONTACTS_NOTED.to_owned(), 1),
             (otp("123456"), 1),
             (PAUSED.to_owned(), 1),
+            (refresh("Alexandria"), 1),
             (RESUMED.to_owned(), 1),
             (
                 profile_summary(

@@ -224,3 +224,20 @@ async fn a_redelivered_answer_changes_nothing_twice() {
     assert!(r.deliver(&env).await.is_empty());
     assert_eq!(count(&r, "select count(*) from profile_events").await, 1);
 }
+
+#[tokio::test]
+async fn a_profile_unchanged_for_180_days_goes_stale_with_one_refresh_prompt() {
+    let r = Router::new().await;
+    r.onboard(PHONE, "Ivy").await;
+    r.clock.advance(Duration::days(179));
+    let stale = conversation_router::interview::stale::run_once;
+    assert_eq!(stale(&r.pool, &r.ctx).await.unwrap(), 0);
+    r.clock.advance(Duration::days(2));
+    assert_eq!(stale(&r.pool, &r.ctx).await.unwrap(), 1);
+    let sent = r.new_replies().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, copy::refresh("Ivy"));
+    assert_eq!(stale(&r.pool, &r.ctx).await.unwrap(), 0, "one prompt only");
+    let state = r.scalar_text("select state::text from profiles").await;
+    assert_eq!(state.as_deref(), Some("stale"));
+}

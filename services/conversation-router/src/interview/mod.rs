@@ -6,6 +6,7 @@
 
 pub mod nudge;
 pub mod profile;
+pub mod stale;
 pub mod steps;
 
 use proto::v1::{ProfileState, ProfileUpdateSource, ProfileUpdated};
@@ -137,6 +138,7 @@ async fn save(
         step: step.name(),
         state: after.label(),
         completed_at: (after >= Completeness::CompleteMvp).then(|| ctx.clock.now()),
+        at: ctx.clock.now(),
         idempotency_key: &key,
         audit: serde_json::json!({ "step": step.name(), "changed": fields, "state": after.label() }),
         correlation_id: msg.envelope.correlation_id.parse().ok(),

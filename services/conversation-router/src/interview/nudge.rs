@@ -55,7 +55,7 @@ fn unix(at: OffsetDateTime) -> i64 {
     at.unix_timestamp()
 }
 
-/// Runs [`run_once`] every `every` until `shutdown` fires; a failed pass is logged and retried
+/// Runs [`run_once`] and the staleness pass every `every` until `shutdown` fires; a failed pass is logged and retried
 /// on the next tick.
 pub async fn run(
     pool: PgPool,
@@ -75,6 +75,13 @@ pub async fn run(
             Ok(sent) => tracing::info!(sent, "dropout nudges sent"),
             Err(error) => {
                 tracing::warn!(error = %platform::errors::ErrorChain(&error), "nudge pass failed");
+            }
+        }
+        match super::stale::run_once(&pool, &ctx).await {
+            Ok(0) => {}
+            Ok(marked) => tracing::info!(marked, "profiles marked stale"),
+            Err(error) => {
+                tracing::warn!(error = %platform::errors::ErrorChain(&error), "staleness pass failed");
             }
         }
     }

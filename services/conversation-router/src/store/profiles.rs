@@ -65,6 +65,8 @@ pub struct Update<'a> {
     pub state: &'a str,
     /// When the profile reached `complete_mvp` for the first time, if it just did.
     pub completed_at: Option<OffsetDateTime>,
+    /// When it happened (the service clock).
+    pub at: OffsetDateTime,
     /// The audit row's idempotency key (profile_events).
     pub idempotency_key: &'a str,
     /// The audit row's payload.
@@ -89,7 +91,7 @@ pub async fn save(
         "update profiles set fingerprint = $2, activity_patterns = $3, boundaries = $4,
                 preferences = $5, active_intent = coalesce($6, active_intent),
                 last_interview_step = $7, state = $8::text::profile_state,
-                completed_at = coalesce(completed_at, $9), stale_at = null
+                completed_at = coalesce(completed_at, $9), stale_at = null, last_updated_at = $10
          where user_id = $1",
         user_id,
         Value::Object(doc.fingerprint.clone()),
@@ -99,7 +101,8 @@ pub async fn save(
         intent,
         update.step,
         update.state,
-        update.completed_at
+        update.completed_at,
+        update.at
     )
     .execute(&mut *tx)
     .await?;
@@ -132,4 +135,31 @@ pub async fn set_invites_paused(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Marks up to `limit` complete profiles unchanged since before `unchanged_since` as stale (at
+/// `now`), returning whom to prompt; rows other transactions hold are skipped.
+#[tracing::instrument(skip_all)]
+pub async fn claim_stale(
+    tx: &mut PgConnection,
+    unchanged_since: OffsetDateTime,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<crate::store::identity::Contact>, sqlx::Error> {
+    sqlx::query_as!(
+        crate::store::identity::Contact,
+        "with due as (
+           select p.id from profiles p join users u on u.id = p.user_id
+           where p.stale_at is null and p.state in ('complete_mvp', 'complete_full')
+             and p.last_updated_at < $1 and u.deleted_at is null
+           order by p.last_updated_at limit $3 for update of p skip locked)
+         update profiles p set state = 'stale', stale_at = $2
+         from due, users u where p.id = due.id and u.id = p.user_id
+         returning u.id, u.first_name, u.phone_e164, u.phone_hash",
+        unchanged_since,
+        now,
+        limit
+    )
+    .fetch_all(&mut *tx)
+    .await
 }
