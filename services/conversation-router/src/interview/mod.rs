@@ -6,6 +6,7 @@
 
 pub mod nudge;
 pub mod profile;
+mod readers;
 pub mod stale;
 pub mod steps;
 
