@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::config::{CommonConfig, ConfigError, Env};
+use platform::config::{self, CommonConfig, ConfigError, Env};
 use secrecy::ExposeSecret;
 use secrecy::SecretString;
 
@@ -19,6 +19,8 @@ pub struct Config {
     pub stripe_secret_key: SecretString,
     /// `STRIPE_WEBHOOK_SECRET`: signing secret of `Stripe-Signature` (`whsec_...`).
     pub stripe_webhook_secret: SecretString,
+    /// `JOSH_ENCRYPTION_KEYS` / `JOSH_ACTIVE_KEY_VERSION`: encrypts the texts billing sends.
+    pub keyring: crypto::Keyring,
     /// `STRIPE_API_BASE`: the Stripe API (default `https://api.stripe.com`; the simulator in dev and tests).
     pub stripe_api_base: String,
 }
@@ -35,6 +37,7 @@ impl Config {
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,
             stripe_secret_key: stripe_secret_key(env)?,
             stripe_webhook_secret: stripe_webhook_secret(env)?,
+            keyring: config::keyring(env)?,
             stripe_api_base: env.base_url_or("STRIPE_API_BASE", "https://api.stripe.com")?,
         })
     }

@@ -2,13 +2,31 @@
 //!
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
+//!
+//! - [`webhook`]: `POST /v1/stripe/webhook` verifies ([`signature`]) and stores events.
+//! - [`process`]: a worker applies stored events ([`wire`]) to subscriptions and derives
+//!   entitlements ([`entitlement`]), announcing each change ([`notify`]).
+//! - [`reconcile`]: every 15 minutes, live subscriptions are re-fetched from Stripe ([`stripe`]).
 
 mod config;
+pub mod entitlement;
+pub mod error;
+pub mod notify;
+pub mod process;
+pub mod reconcile;
+pub mod signature;
+pub mod store;
+pub mod stripe;
+pub mod webhook;
+pub mod wire;
+pub mod worker;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Router;
+use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -21,6 +39,7 @@ pub const SERVICE: &str = "billing";
 pub struct Service {
     host: ServiceHost,
     config: Config,
+    clock: SharedClock,
 }
 
 impl Service {
@@ -30,8 +49,20 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock`.
+    ///
+    /// # Errors
+    /// [`HostError`] when the listener cannot bind.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        Ok(Self {
+            host,
+            config,
+            clock,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -39,19 +70,44 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// Serves HTTP, processes stored events, reconciles and relays this service's outbox until
+    /// `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let replicas = self.config.common.nats_stream_replicas;
+        let pool = self.host.pool().clone();
+        // Building the HTTP client fails only if TLS cannot initialise: a broken host.
+        let stripe = stripe::StripeClient::new(
+            &self.config.stripe_api_base,
+            self.config.stripe_secret_key.clone(),
+        )
+        .map_err(|e| HostError::Serve(std::io::Error::other(e)))?;
+        let processor = process::Processor::new(
+            pool.clone(),
+            self.config.keyring.clone(),
+            self.clock.clone(),
+            stripe,
+        );
+        let wake = Arc::new(Notify::new());
+        let routes = webhook::router(webhook::WebhookState {
+            pool,
+            secret: self.config.stripe_webhook_secret.clone(),
+            clock: self.clock.clone(),
+            wake: wake.clone(),
+        });
+        let start = move |_: &bus::ServiceBus, shutdown: &CancellationToken| {
+            vec![
+                tokio::spawn(worker::run(processor.clone(), wake, shutdown.clone())),
+                tokio::spawn(reconcile::run(processor, shutdown.clone())),
+            ]
+        };
         bus::run_service(
             self.host,
             SERVICE,
-            replicas,
-            Router::new(),
-            |_, _| Vec::new(),
+            self.config.common.nats_stream_replicas,
+            routes,
+            start,
             shutdown,
         )
         .await

@@ -12,6 +12,7 @@ testkit::service_contract! {
         "PUBLIC_BASE_URL",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "JOSH_ENCRYPTION_KEYS",
     ],
     malformed: [
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
