@@ -309,3 +309,43 @@ impl Sub {
 }
 
 pub const DAY: i64 = 86_400;
+
+/// A stand-in for the two Stripe reads billing makes while processing (`GET /v1/charges/{id}`,
+/// `GET /v1/subscriptions/{id}`), answering objects the test puts in, 404 otherwise.
+#[derive(Clone, Default)]
+pub struct StripeReads {
+    objects: Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>,
+}
+
+impl StripeReads {
+    /// Serves on a free port; returns its base URL.
+    pub async fn serve(&self) -> String {
+        use axum::extract::{Path, State};
+        use axum::routing::get;
+        async fn read(
+            State(reads): State<StripeReads>,
+            Path((_, id)): Path<(String, String)>,
+        ) -> axum::response::Response {
+            use axum::response::IntoResponse as _;
+            match reads.objects.lock().unwrap().get(&id) {
+                Some(o) => axum::Json(o.clone()).into_response(),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    axum::Json(json!({ "error": { "message": "No such object", "type": "invalid_request_error" } })),
+                )
+                    .into_response(),
+            }
+        }
+        let app = axum::Router::new()
+            .route("/v1/{kind}/{id}", get(read))
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    pub fn put(&self, id: &str, object: Value) {
+        self.objects.lock().unwrap().insert(id.to_owned(), object);
+    }
+}
