@@ -230,3 +230,12 @@ fn rank(status: Option<Status>) -> u8 {
         Some(Status::Canceled) => 5,
     }
 }
+
+/// Whether a new checkout must be refused: a subscription is live (not revoked), or a checkout
+/// completed moments ago and its subscription is on its way.
+pub fn has_live_subscription(sub: &Subscription, now: OffsetDateTime) -> bool {
+    let live = sub.status.is_some_and(Status::is_live) && !is_revoked(sub);
+    let pending = sub.status.is_none_or(|s| s == Status::None)
+        && sub.checkout_pending_until.is_some_and(|u| u > now);
+    live || pending
+}

@@ -8,9 +8,10 @@
 //!   entitlements ([`entitlement`]), announcing each change ([`notify`]).
 //! - [`reconcile`]: every 15 minutes, live subscriptions are re-fetched from Stripe ([`stripe`]).
 
-mod config;
+pub mod config;
 pub mod entitlement;
 pub mod error;
+pub mod grpc;
 pub mod notify;
 pub mod process;
 pub mod reconcile;
@@ -40,6 +41,7 @@ pub struct Service {
     host: ServiceHost,
     config: Config,
     clock: SharedClock,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
@@ -58,16 +60,31 @@ impl Service {
     /// [`HostError`] when the listener cannot bind.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
         Ok(Self {
             host,
             config,
             clock,
+            grpc,
         })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
     pub fn http_addr(&self) -> SocketAddr {
         self.host.local_addr()
+    }
+
+    /// The bound gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
     }
 
     /// Serves HTTP, processes stored events, reconciles and relays this service's outbox until
@@ -89,6 +106,14 @@ impl Service {
             self.clock.clone(),
             stripe,
         );
+        let api = grpc::BillingApi::new(
+            pool.clone(),
+            processor.stripe().clone(),
+            self.clock.clone(),
+            self.config.stripe_prices.clone(),
+            self.config.public_base_url.clone(),
+        );
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let wake = Arc::new(Notify::new());
         let routes = webhook::router(webhook::WebhookState {
             pool,
@@ -97,7 +122,18 @@ impl Service {
             wake: wake.clone(),
         });
         let start = move |_: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let stop = shutdown.clone();
+            let serve_grpc = async move {
+                let served = tonic::transport::Server::builder()
+                    .add_service(api.into_server())
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(error = %platform::errors::ErrorChain(&error), "gRPC server failed");
+                }
+            };
             vec![
+                tokio::spawn(serve_grpc),
                 tokio::spawn(worker::run(processor.clone(), wake, shutdown.clone())),
                 tokio::spawn(reconcile::run(processor, shutdown.clone())),
             ]

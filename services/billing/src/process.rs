@@ -39,10 +39,13 @@ struct Inner {
     keyring: crypto::Keyring,
     clock: SharedClock,
     stripe: StripeClient,
+    refetch: bool,
 }
 
 impl Processor {
-    /// A processor writing through `pool` (as `josh_billing`).
+    /// A processor writing through `pool` (as `josh_billing`) that re-fetches every
+    /// subscription an event names from Stripe and applies what Stripe has now (see
+    /// [`Processor::with_refetch`]).
     pub fn new(
         pool: PgPool,
         keyring: crypto::Keyring,
@@ -55,6 +58,25 @@ impl Processor {
                 keyring,
                 clock,
                 stripe,
+                refetch: true,
+            }),
+        }
+    }
+
+    /// With `refetch` off, subscription events apply the object they carry, ordered by event
+    /// time (Stripe's `created`, whole seconds: two changes within one second are ordered by
+    /// lifecycle stage, which can be wrong for a fast failure-and-recovery; re-fetching is
+    /// exact). Off only where no Stripe API is reachable (tests of the ordering rule).
+    #[must_use]
+    pub fn with_refetch(self, refetch: bool) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                pool: inner.pool.clone(),
+                keyring: inner.keyring.clone(),
+                clock: inner.clock.clone(),
+                stripe: inner.stripe.clone(),
+                refetch,
             }),
         }
     }
@@ -167,6 +189,11 @@ impl Processor {
                     .await
             }
             Fact::Subscription(snap) => {
+                let snap = if self.inner.refetch {
+                    self.fetch(&snap.id, &event.id).await?
+                } else {
+                    snap
+                };
                 let user = match store::customers::user_of(tx, &snap.customer).await? {
                     Some(user) => user,
                     None => {
@@ -199,8 +226,31 @@ impl Processor {
                 store::customers::forget(tx, &customer).await?;
                 Ok(())
             }
+            Fact::Invoice {
+                customer,
+                subscription: Some(subscription),
+            } if self.inner.refetch => {
+                let snap = self.fetch(&subscription, &event.id).await?;
+                let user = user_of(tx, &customer).await?;
+                self.update(tx, user, &event.id, |sub| {
+                    entitlement::apply(sub, &snap).unwrap_or_else(|| sub.clone())
+                })
+                .await
+            }
             Fact::Refund { customer: None } | Fact::Invoice { .. } | Fact::Ignored => Ok(()),
         }
+    }
+
+    /// The subscription as Stripe has it now: the newest truth, whatever the event carried.
+    async fn fetch(&self, id: &str, event_id: &str) -> Result<crate::wire::Snapshot, BillingError> {
+        let object = self
+            .inner
+            .stripe
+            .get(&format!("subscriptions/{id}"))
+            .await?;
+        let now = self.inner.clock.now();
+        crate::wire::snapshot(&object, now, &format!("fetch:{event_id}"))
+            .map_err(|field| BillingError::Stripe(crate::stripe::StripeError::Missing(field)))
     }
 
     /// Locks the user's subscription, applies `f`, and re-derives the entitlement.

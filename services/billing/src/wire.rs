@@ -126,10 +126,13 @@ pub enum Fact {
     },
     /// `customer.subscription.*`.
     Subscription(Snapshot),
-    /// `invoice.*`: recorded; the subscription events carry the state change.
+    /// `invoice.*`: the subscription events carry the state change; with re-fetching on, the
+    /// invoice's subscription is read back from Stripe.
     Invoice {
         /// `cus_...`
         customer: String,
+        /// `parent.subscription_details.subscription`, if a subscription's invoice.
+        subscription: Option<String>,
     },
     /// `charge.refunded`: revokes at once.
     Refund {
@@ -196,6 +199,9 @@ impl Event {
             "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
                 Fact::Invoice {
                     customer: string(o, "customer").ok_or_else(|| need("customer"))?,
+                    subscription: o
+                        .pointer("/parent/subscription_details")
+                        .and_then(|d| string(d, "subscription")),
                 }
             }
             "charge.refunded" => Fact::Refund {

@@ -104,3 +104,14 @@ pub async fn expired_windows(
     .fetch_all(&mut *conn)
     .await
 }
+
+/// The user's subscription state label, if a row exists.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn state(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select state::text as "state!" from subscriptions where user_id = $1"#,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await
+}

@@ -41,8 +41,18 @@ impl Billing {
         Self::with_stripe("http://127.0.0.1:1").await
     }
 
-    /// With the Stripe API at `stripe_base` (a simulator or a stub).
+    /// With the Stripe API at `stripe_base` (a stub of charge and subscription reads), applying
+    /// subscription events as they come (ordered by event time).
     pub async fn with_stripe(stripe_base: &str) -> Self {
+        Self::build(stripe_base, false).await
+    }
+
+    /// With the Stripe simulator at `stripe_base`, re-fetching every subscription an event names.
+    pub async fn refetching(stripe_base: &str) -> Self {
+        Self::build(stripe_base, true).await
+    }
+
+    async fn build(stripe_base: &str, refetch: bool) -> Self {
         let db = TestDb::migrated().await.unwrap();
         let pool = db.pool_as("josh_billing").await.unwrap();
         let clock = ManualClock::at(at(T0));
@@ -53,7 +63,8 @@ impl Billing {
             keyring.clone(),
             Arc::new(clock.clone()),
             stripe,
-        );
+        )
+        .with_refetch(refetch);
         let router = webhook::router(WebhookState {
             pool: pool.clone(),
             secret: SECRET.to_owned().into(),
@@ -68,6 +79,15 @@ impl Billing {
             keyring,
             router,
         }
+    }
+
+    /// Serves the webhook route on a free port; returns its URL (for the simulator).
+    pub async fn serve_webhook(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}{}", webhook::PATH)
     }
 
     /// A registered user (inserted as the superuser: billing only reads users).
