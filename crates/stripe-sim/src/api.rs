@@ -16,8 +16,8 @@ use crate::state::{period_seconds, price};
 
 type Params = Vec<(String, String)>;
 
-/// The API routes.
-pub fn routes() -> Router<Arc<Shared>> {
+/// The API routes, each behind the API-key check (answered before the body is read, like Stripe).
+pub fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/customers", post(create_customer))
         .route("/v1/customers/{id}", get(read))
@@ -28,6 +28,19 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/v1/billing_portal/sessions", post(create_portal))
         .route("/v1/charges/{id}", get(read))
         .route("/v1/invoices/{id}", get(read))
+        .route_layer(axum::middleware::from_fn_with_state(shared, require_key))
+}
+
+async fn require_key(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if authorized(&shared, request.headers()) {
+        next.run(request).await
+    } else {
+        error(StatusCode::UNAUTHORIZED, "Invalid API Key provided")
+    }
 }
 
 /// Stripe's error answer.
@@ -87,14 +100,7 @@ fn key(headers: &HeaderMap, what: &str) -> Option<String> {
         .map(|k| format!("{what}:{k}"))
 }
 
-async fn read(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !authorized(&shared, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
-    }
+async fn read(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match shared.store.get(&id) {
         Some(object) => Json(object).into_response(),
         None => error(StatusCode::NOT_FOUND, &format!("No such object: '{id}'")),
@@ -106,9 +112,6 @@ async fn create_customer(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
-    }
     let now = shared.now();
     let customer = shared
         .store
@@ -127,9 +130,6 @@ async fn create_session(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
-    }
     if param(&params, "mode") != Some("subscription") {
         return error(StatusCode::BAD_REQUEST, "mode must be subscription");
     }
@@ -166,12 +166,8 @@ async fn create_session(
 
 async fn list_subscriptions(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
     Query(query): Query<Params>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
-    }
     let customer = param(&query, "customer");
     let status = param(&query, "status");
     let data: Vec<Value> = shared
@@ -194,9 +190,6 @@ async fn create_portal(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if !authorized(&shared, &headers) {
-        return error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
-    }
     let Some(customer) = param(&params, "customer").filter(|c| shared.store.get(c).is_some())
     else {
         return error(StatusCode::BAD_REQUEST, "No such customer");

@@ -173,7 +173,7 @@ impl StripeSim {
             base_url: format!("http://{addr}"),
             http,
         });
-        let router = api::routes()
+        let router = api::routes(Arc::clone(&shared))
             .merge(page::routes())
             .with_state(Arc::clone(&shared));
         let stop = CancellationToken::new();
