@@ -231,11 +231,144 @@ fn rank(status: Option<Status>) -> u8 {
     }
 }
 
-/// Whether a new checkout must be refused: a subscription is live (not revoked), or a checkout
+/// Whether a new checkout must be refused: a subscription is live at Stripe (even if a refund
+/// revoked access: a second one would bill twice; the portal handles it), or a checkout
 /// completed moments ago and its subscription is on its way.
 pub fn has_live_subscription(sub: &Subscription, now: OffsetDateTime) -> bool {
-    let live = sub.status.is_some_and(Status::is_live) && !is_revoked(sub);
+    let live = sub.status.is_some_and(Status::is_live);
     let pending = sub.status.is_none_or(|s| s == Status::None)
         && sub.checkout_pending_until.is_some_and(|u| u > now);
     live || pending
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    const T: OffsetDateTime = datetime!(2026-11-01 12:00 UTC);
+
+    fn snap(id: &str, created: OffsetDateTime, at: OffsetDateTime, status: Status) -> Snapshot {
+        Snapshot {
+            id: id.to_owned(),
+            customer: "cus_1".to_owned(),
+            created,
+            status,
+            current_period_end: None,
+            cancel_at_period_end: false,
+            user_id: None,
+            at,
+            source: format!("evt_{}", at.unix_timestamp()),
+        }
+    }
+
+    fn after(events: &[Snapshot]) -> Subscription {
+        events.iter().fold(Subscription::default(), |sub, s| {
+            apply(&sub, s).unwrap_or(sub)
+        })
+    }
+
+    #[test]
+    fn each_status_gives_its_entitlement() {
+        let now = T + Duration::days(1);
+        let of = |status| derive(&after(&[snap("sub_1", T, T, status)]), now);
+        assert_eq!(of(Status::Trialing).reason, Reason::Subscription);
+        assert_eq!(of(Status::Active).reason, Reason::Subscription);
+        let grace = of(Status::PastDue);
+        assert_eq!((grace.eligible, grace.reason), (true, Reason::Grace));
+        assert_eq!(grace.expires_at, Some(T + GRACE));
+        assert_eq!(
+            derive(&after(&[snap("sub_1", T, T, Status::PastDue)]), T + GRACE).reason,
+            Reason::GraceExpired
+        );
+        assert!(!of(Status::Canceled).eligible && !of(Status::Unpaid).eligible);
+        assert_eq!(
+            derive(&Subscription::default(), now).reason,
+            Reason::NoSubscription
+        );
+    }
+
+    #[test]
+    fn a_checkout_entitles_for_its_window_only_while_no_subscription_is_known() {
+        let sub = checkout(&Subscription::default(), T);
+        assert_eq!(
+            derive(&sub, T + Duration::minutes(14)).reason,
+            Reason::WebhookPending
+        );
+        assert_eq!(
+            derive(&sub, T + CHECKOUT_WINDOW).reason,
+            Reason::NoSubscription
+        );
+        let canceled = apply(&sub, &snap("sub_1", T, T, Status::Canceled)).unwrap();
+        assert_eq!(derive(&canceled, T).reason, Reason::SubscriptionEnded);
+    }
+
+    #[test]
+    fn older_views_never_win_and_ties_go_to_the_later_stage() {
+        let newest = after(&[
+            snap("sub_1", T, T + Duration::days(2), Status::Canceled),
+            snap("sub_1", T, T + Duration::days(1), Status::Active),
+        ]);
+        assert_eq!(newest.status, Some(Status::Canceled));
+        let tie = after(&[
+            snap("sub_1", T, T, Status::PastDue),
+            snap("sub_1", T, T, Status::Active),
+        ]);
+        assert_eq!(tie.status, Some(Status::PastDue));
+    }
+
+    #[test]
+    fn a_newer_subscription_supersedes_an_older_ones_late_events() {
+        let old = snap("sub_old", T, T + Duration::days(40), Status::Canceled);
+        let new = snap(
+            "sub_new",
+            T + Duration::days(10),
+            T + Duration::days(10),
+            Status::Active,
+        );
+        for order in [[old.clone(), new.clone()], [new.clone(), old.clone()]] {
+            let sub = after(&order);
+            assert_eq!(sub.stripe_subscription_id.as_deref(), Some("sub_new"));
+            assert_eq!(
+                derive(&sub, T + Duration::days(41)).reason,
+                Reason::Subscription
+            );
+        }
+    }
+
+    #[test]
+    fn a_revocation_holds_until_a_subscription_created_after_it() {
+        let active = after(&[snap("sub_1", T, T, Status::Active)]);
+        let revoked = revoke(&active, T + Duration::days(3));
+        assert_eq!(
+            derive(&revoked, T + Duration::days(4)).reason,
+            Reason::Revoked
+        );
+        let still = apply(
+            &revoked,
+            &snap("sub_1", T, T + Duration::days(5), Status::Active),
+        )
+        .unwrap();
+        assert_eq!(
+            derive(&still, T + Duration::days(5)).reason,
+            Reason::Revoked
+        );
+        assert!(
+            has_live_subscription(&still, T),
+            "no second checkout while Stripe bills one"
+        );
+        let later = T + Duration::days(6);
+        let renewed = apply(&still, &snap("sub_2", later, later, Status::Active)).unwrap();
+        assert_eq!(derive(&renewed, later).reason, Reason::Subscription);
+    }
+
+    #[test]
+    fn grace_runs_from_the_first_past_due_view() {
+        let sub = after(&[
+            snap("sub_1", T, T, Status::PastDue),
+            snap("sub_1", T, T + Duration::days(3), Status::PastDue),
+        ]);
+        assert_eq!(sub.grace_until, Some(T + GRACE));
+    }
 }

@@ -55,11 +55,9 @@ pub async fn apply(
         reason: Reason::NoSubscription,
         expires_at: None,
     });
-    if change.before.is_some()
-        && before.eligible == change.after.eligible
-        && before.reason == change.after.reason
-    {
-        // Only the window moved (e.g. a later grace end): stored, nothing to announce.
+    if before.eligible == change.after.eligible && before.reason == change.after.reason {
+        // Only the window moved (e.g. a later grace end), or a first row that says what no
+        // row meant: stored, nothing to announce.
         return Ok(true);
     }
     let key = format!("entitlement:{}:{}", change.user_id, change.cause);
@@ -109,7 +107,7 @@ pub fn text_for(before: &Entitlement, after: &Entitlement) -> Option<String> {
         (_, Reason::Subscription | Reason::WebhookPending) if !before.eligible => {
             "JOSH: welcome in! Your membership is active. Text me anytime to start a LinkUp.".to_owned()
         }
-        (_, Reason::Revoked) => {
+        (_, Reason::Revoked) if before.eligible => {
             "JOSH: your membership has ended after a refund or payment dispute. Text JOIN to start again.".to_owned()
         }
         (_, Reason::GraceExpired | Reason::SubscriptionEnded) if before.eligible => {

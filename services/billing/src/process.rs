@@ -243,12 +243,14 @@ impl Processor {
 
     /// The subscription as Stripe has it now: the newest truth, whatever the event carried.
     async fn fetch(&self, id: &str, event_id: &str) -> Result<crate::wire::Snapshot, BillingError> {
+        // Stamped with the time the request starts: Stripe answers with that state or a newer
+        // one, so a slow answer never outranks a later request's.
+        let now = self.inner.clock.now();
         let object = self
             .inner
             .stripe
             .get(&format!("subscriptions/{id}"))
             .await?;
-        let now = self.inner.clock.now();
         crate::wire::snapshot(&object, now, &format!("fetch:{event_id}"))
             .map_err(|field| BillingError::Stripe(crate::stripe::StripeError::Missing(field)))
     }

@@ -92,11 +92,12 @@ async fn refresh(
     user_id: Uuid,
     subscription: &str,
 ) -> Result<(), BillingError> {
+    // Stamped when the request starts (see `Processor::fetch`).
+    let now = processor.clock().now();
     let object = processor
         .stripe()
         .get(&format!("subscriptions/{subscription}"))
         .await?;
-    let now = processor.clock().now();
     let source = format!("reconcile:{}", now.unix_timestamp());
     let snap =
         wire::snapshot(&object, now, &source).map_err(crate::stripe::StripeError::Missing)?;
