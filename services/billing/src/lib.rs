@@ -12,6 +12,7 @@ pub mod config;
 pub mod entitlement;
 pub mod error;
 pub mod grpc;
+mod metrics;
 pub mod notify;
 pub mod process;
 pub mod reconcile;

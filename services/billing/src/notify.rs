@@ -84,6 +84,7 @@ pub async fn apply(
     };
     let partition = change.user_id.to_string();
     bus::outbox::enqueue(tx, &envelope(event, key, &partition, change.at)).await?;
+    crate::metrics::entitlement_change(change.after.reason.as_str());
     if let Some(text) = text_for(&before, &change.after) {
         send_sms(tx, keyring, change, &text).await?;
     }

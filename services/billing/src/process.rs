@@ -1,6 +1,10 @@
 //! Processing stored events, each in its own transaction: the effect and `processed_at` commit
 //! together; a failure rolls the effect back and records `processing_error` on the stored event,
 //! which stays unprocessed until [`Processor::retry_failed`] releases it.
+//!
+//! Ops retry a failed event by clearing its error (the worker polls every 10 s):
+//! `update stripe_events set processing_error = null where stripe_event_id = 'evt_...'`; the
+//! reconciliation pass also releases every failed event each 15 minutes.
 
 use std::sync::Arc;
 
@@ -143,6 +147,7 @@ impl Processor {
         match result {
             Ok(()) => {
                 tx.commit().await?;
+                crate::metrics::event("processed");
                 tracing::info!(
                     stripe_event_id = stored.stripe_event_id,
                     "stripe event processed"
@@ -155,6 +160,7 @@ impl Processor {
                 tracing::warn!(stripe_event_id = stored.stripe_event_id, error = %message, "stripe event failed; kept for retry");
                 let mut conn = self.inner.pool.acquire().await?;
                 store::events::mark_failed(&mut conn, id, &message).await?;
+                crate::metrics::event("failed");
                 Ok(Outcome::Failed)
             }
         }

@@ -75,6 +75,7 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
     .await;
     match stored {
         Ok(new) => {
+            crate::metrics::webhook(if new { "stored" } else { "duplicate" }, None);
             tracing::info!(
                 stripe_event_id = event.id,
                 event_type = event.kind,
@@ -86,6 +87,7 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
         }
         Err(error) => {
             tracing::error!(stripe_event_id = event.id, error = %ErrorChain(&error), "cannot store stripe event");
+            crate::metrics::webhook("failed", None);
             // 5xx: Stripe retries it later.
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
@@ -94,6 +96,7 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
 
 fn reject(reason: &'static str) -> Response {
     tracing::warn!(reason, "stripe webhook rejected");
+    crate::metrics::webhook("rejected", Some(reason));
     (
         StatusCode::BAD_REQUEST,
         axum::Json(json!({ "error": reason })),
