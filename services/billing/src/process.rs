@@ -206,7 +206,11 @@ impl Processor {
                         let user = snap
                             .user_id
                             .ok_or_else(|| BillingError::UnknownCustomer(snap.customer.clone()))?;
-                        store::customers::link(tx, user, &snap.customer).await?;
+                        // Only a live subscription links its customer: the deletion events
+                        // that follow customer.deleted must not bring a deleted customer back.
+                        if snap.status.is_live() {
+                            store::customers::link(tx, user, &snap.customer).await?;
+                        }
                         user
                     }
                 };

@@ -237,3 +237,23 @@ async fn reconciliation_applies_the_subscription_as_stripe_has_it_now_and_ends_e
     reconcile::pass(&b.processor).await.unwrap();
     assert_eq!(b.changes().await.len(), before);
 }
+
+#[tokio::test]
+async fn a_deleted_customer_is_forgotten_and_not_relinked_by_its_last_events() {
+    let b = Billing::new().await;
+    let user = b.user("+14155550111").await;
+    let sub = Sub::new(user, 11);
+    b.deliver(&sub.checkout("evt_i1", T0)).await;
+    b.deliver(&sub.event("evt_i2", "created", T0 + 1, "active"))
+        .await;
+    let deleted = serde_json::json!({
+        "id": "evt_i3", "object": "event", "created": T0 + 2 * DAY, "type": "customer.deleted",
+        "data": { "object": { "id": sub.customer, "object": "customer", "deleted": true } }
+    });
+    b.deliver(&deleted).await;
+    b.deliver(&sub.event("evt_i4", "deleted", T0 + 2 * DAY, "canceled"))
+        .await;
+    let linked = b.count("select count(*) from stripe_customers").await;
+    assert_eq!(linked, 0, "the next checkout creates a new customer");
+    assert_eq!(b.reason(user).await, Reason::SubscriptionEnded);
+}
