@@ -143,10 +143,10 @@ impl BillingApi {
             .inner
             .stripe
             .post("checkout/sessions", &form, &key)
-            .await
-            .map_err(BillingError::from)?;
+            .await;
+        // Keep the customer link even when the session failed: the next try reuses it.
         tx.commit().await.map_err(BillingError::from)?;
-        link(&session)
+        link(&session.map_err(BillingError::from)?)
     }
 
     async fn portal(&self, user_id: Uuid) -> Result<api::Link, ApiError> {
