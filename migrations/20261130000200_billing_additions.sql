@@ -10,6 +10,9 @@ alter table public.subscriptions add column if not exists checkout_pending_until
 alter table public.subscriptions add column if not exists revoked_at timestamptz;
 -- The Stripe `created` of the subscription: a newer subscription supersedes an older one.
 alter table public.subscriptions add column if not exists stripe_subscription_created_at timestamptz;
+-- The user's newest Checkout Session (cs_...): reused while open, so a member never holds two payable
+-- checkouts at once (parallel or repeated requests), which could start two subscriptions.
+alter table public.subscriptions add column if not exists checkout_session_id text;
 -- The Stripe customer of the subscription (for reconciliation and portal links).
 alter table public.subscriptions add column if not exists stripe_customer_id text;
 

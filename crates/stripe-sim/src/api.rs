@@ -23,6 +23,7 @@ pub fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1/customers/{id}", get(read))
         .route("/v1/checkout/sessions", post(create_session))
         .route("/v1/checkout/sessions/{id}", get(read))
+        .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
         .route("/v1/subscriptions", get(list_subscriptions))
         .route("/v1/subscriptions/{id}", get(read))
         .route("/v1/billing_portal/sessions", post(create_portal))
@@ -158,9 +159,32 @@ async fn create_session(
             "subscription_metadata": metadata(&params, "subscription_data[metadata]"),
             "price": price_id, "period_seconds": period_seconds(&item),
             "success_url": param(&params, "success_url"), "cancel_url": param(&params, "cancel_url"),
-            "subscription": null, "invoice": null, "url": format!("{base}/checkout/{id}")
+            "subscription": null, "invoice": null, "url": format!("{base}/checkout/{id}"),
+            // Real Stripe returns line_items only when expanded; always present here.
+            "line_items": { "object": "list", "has_more": false, "data": [{
+                "object": "item", "price": item, "quantity": 1, "amount_total": item["unit_amount"]
+            }] }
         })
     });
+    Json(session).into_response()
+}
+
+async fn expire_session(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let Some(mut session) = shared.store.get(&id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No such checkout.session: '{id}'"),
+        );
+    };
+    if session["status"] != "open" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Only open Checkout Sessions can be expired.",
+        );
+    }
+    session["status"] = json!("expired");
+    session["url"] = Value::Null;
+    shared.store.put(session.clone());
     Json(session).into_response()
 }
 

@@ -1,8 +1,9 @@
 //! The `Billing` gRPC service (proto/josh/billing/v1/billing.proto): entitlements now, checkout
 //! and portal links. One Stripe customer per user and no second checkout while a subscription
 //! is live, even under parallel requests: a request holds the user's `subscriptions` row lock
-//! while it talks to Stripe, and asks Stripe with idempotency keys derived from the user, so
-//! racing requests get the same customer and the same checkout session.
+//! while it talks to Stripe, reuses the user's open checkout session (at most one is open), and
+//! asks Stripe with idempotency keys derived from the user, so a retry after a lost answer
+//! creates nothing new.
 
 use std::sync::Arc;
 
@@ -19,9 +20,6 @@ use crate::entitlement::{self, Reason};
 use crate::error::BillingError;
 use crate::store;
 use crate::stripe::{StripeClient, id_of};
-
-/// Checkout sessions are reused for this long (the idempotency key's time bucket).
-const CHECKOUT_BUCKET_SECONDS: i64 = 15 * 60;
 
 /// The service's state.
 #[derive(Debug, Clone)]
@@ -97,56 +95,123 @@ impl BillingApi {
         if entitlement::has_live_subscription(&sub, now) {
             return Err(ApiError::Live);
         }
-        let customer = match store::customers::of_user(&mut tx, user_id)
-            .await
-            .map_err(BillingError::from)?
-        {
-            Some(customer) => customer,
-            None => {
-                let created = self
-                    .inner
-                    .stripe
-                    .post(
-                        "customers",
-                        &[("metadata[user_id]", user_id.to_string())],
-                        &format!("customer:{user_id}"),
-                    )
-                    .await
-                    .map_err(BillingError::from)?;
-                let id = id_of(&created, "id").ok_or(BillingError::Stripe(
-                    crate::stripe::StripeError::Missing("id"),
-                ))?;
-                store::customers::link(&mut tx, user_id, &id)
-                    .await
-                    .map_err(BillingError::from)?
-            }
-        };
+        let customer = self.ensure_customer(&mut tx, user_id).await?;
         let price = match plan {
             api::Plan::Annual => &self.inner.prices.annual,
             api::Plan::Monthly | api::Plan::Unspecified => &self.inner.prices.monthly,
         };
-        let base = &self.inner.public_base_url;
-        let form = [
-            ("mode", "subscription".to_owned()),
-            ("customer", customer.clone()),
-            ("client_reference_id", user_id.to_string()),
-            ("line_items[0][price]", price.clone()),
-            ("line_items[0][quantity]", "1".to_owned()),
-            ("metadata[user_id]", user_id.to_string()),
-            ("subscription_data[metadata][user_id]", user_id.to_string()),
-            ("success_url", format!("{base}/billing/done")),
-            ("cancel_url", format!("{base}/billing/canceled")),
-        ];
-        let bucket = now.unix_timestamp() / CHECKOUT_BUCKET_SECONDS;
-        let key = format!("checkout:{user_id}:{customer}:{price}:{bucket}");
+        let previous = store::subscriptions::checkout_session(&mut tx, user_id)
+            .await
+            .map_err(BillingError::from)?;
+        if let Some(previous) = &previous
+            && let Some(open) = self.reusable_session(previous, price).await?
+        {
+            tx.commit().await.map_err(BillingError::from)?;
+            return link(&open);
+        }
         let session = self
-            .inner
-            .stripe
-            .post("checkout/sessions", &form, &key)
+            .create_session(user_id, &customer, price, previous.as_deref())
             .await;
+        if let Ok(id) = session.as_ref().map(|s| id_of(s, "id").unwrap_or_default()) {
+            store::subscriptions::set_checkout_session(&mut tx, user_id, &id)
+                .await
+                .map_err(BillingError::from)?;
+        }
         // Keep the customer link even when the session failed: the next try reuses it.
         tx.commit().await.map_err(BillingError::from)?;
         link(&session.map_err(BillingError::from)?)
+    }
+
+    /// The user's Stripe customer, created (once per user: the caller holds the user's row lock,
+    /// and Stripe's idempotency key covers a retry after a lost answer) if missing.
+    async fn ensure_customer(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        user_id: Uuid,
+    ) -> Result<String, BillingError> {
+        if let Some(customer) = store::customers::of_user(tx, user_id).await? {
+            return Ok(customer);
+        }
+        let form = [("metadata[user_id]", user_id.to_string())];
+        let key = format!("customer:{user_id}");
+        let created = self.inner.stripe.post("customers", &form, &key).await?;
+        let id = id_of(&created, "id").ok_or(crate::stripe::StripeError::Missing("id"))?;
+        Ok(store::customers::link(tx, user_id, &id).await?)
+    }
+
+    /// The previous session if it is still open for `price` (expired first if open for another
+    /// price); `ApiError::Live` if it completed and its subscription is live.
+    async fn reusable_session(
+        &self,
+        previous: &str,
+        price: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        let stripe = &self.inner.stripe;
+        let path = format!("checkout/sessions/{previous}");
+        let session = stripe
+            .get(&format!("{path}?expand[]=line_items"))
+            .await
+            .map_err(BillingError::from)?;
+        let status = session.get("status").and_then(serde_json::Value::as_str);
+        let same_price = session
+            .pointer("/line_items/data/0/price/id")
+            .and_then(serde_json::Value::as_str)
+            == Some(price);
+        match status {
+            Some("open") if same_price => Ok(Some(session)),
+            Some("open") => {
+                let key = format!("expire:{previous}");
+                stripe
+                    .post(&format!("{path}/expire"), &[], &key)
+                    .await
+                    .map_err(BillingError::from)?;
+                Ok(None)
+            }
+            Some("complete") => {
+                let Some(sub) = id_of(&session, "subscription") else {
+                    return Ok(None);
+                };
+                let sub = stripe
+                    .get(&format!("subscriptions/{sub}"))
+                    .await
+                    .map_err(BillingError::from)?;
+                let status = sub.get("status").and_then(serde_json::Value::as_str);
+                let live = status
+                    .and_then(crate::wire::Status::from_stripe)
+                    .is_some_and(crate::wire::Status::is_live);
+                if live { Err(ApiError::Live) } else { Ok(None) }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A new subscription checkout for `price`; the idempotency key names the session it
+    /// replaces, so a retry after a lost answer gets the same session.
+    async fn create_session(
+        &self,
+        user_id: Uuid,
+        customer: &str,
+        price: &str,
+        previous: Option<&str>,
+    ) -> Result<serde_json::Value, crate::stripe::StripeError> {
+        let base = &self.inner.public_base_url;
+        let user = user_id.to_string();
+        let form = [
+            ("mode", "subscription".to_owned()),
+            ("customer", customer.to_owned()),
+            ("client_reference_id", user.clone()),
+            ("line_items[0][price]", price.to_owned()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            ("metadata[user_id]", user.clone()),
+            ("subscription_data[metadata][user_id]", user),
+            ("success_url", format!("{base}/billing/done")),
+            ("cancel_url", format!("{base}/billing/canceled")),
+        ];
+        let key = format!("checkout:{user_id}:{}", previous.unwrap_or("first"));
+        self.inner
+            .stripe
+            .post("checkout/sessions", &form, &key)
+            .await
     }
 
     async fn portal(&self, user_id: Uuid) -> Result<api::Link, ApiError> {

@@ -59,11 +59,19 @@ async fn stack() -> Stack {
 }
 
 async fn checkout(client: &BillingClient<Channel>, user: Uuid) -> Result<api::Link, tonic::Status> {
+    checkout_plan(client, user, api::Plan::Monthly).await
+}
+
+async fn checkout_plan(
+    client: &BillingClient<Channel>,
+    user: Uuid,
+    plan: api::Plan,
+) -> Result<api::Link, tonic::Status> {
     let mut client = client.clone();
     client
         .create_checkout_link(api::CreateCheckoutLinkRequest {
             user_id: user.to_string(),
-            plan: api::Plan::Monthly.into(),
+            plan: plan.into(),
         })
         .await
         .map(tonic::Response::into_inner)
@@ -80,8 +88,8 @@ async fn entitlement(client: &BillingClient<Channel>, user: Uuid) -> api::Entitl
         .into_inner()
 }
 
-fn session_of(link: &api::Link) -> String {
-    link.url.rsplit('/').next().unwrap().to_owned()
+fn session_id(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -98,10 +106,26 @@ async fn parallel_checkout_links_make_one_customer_and_one_live_subscription() {
     assert_eq!(s.sim.objects("checkout.session").len(), 1);
     assert_eq!(s.b.count("select count(*) from stripe_customers").await, 1);
 
-    let session = session_of(&api::Link {
-        url: urls[0].clone(),
-        expires_at: None,
-    });
+    // Asked again for the same plan: the open session again. Another plan: the open one is
+    // expired first, so only one checkout is ever payable.
+    assert_eq!(checkout(&s.client, user).await.unwrap().url, urls[0]);
+    let annual = checkout_plan(&s.client, user, api::Plan::Annual)
+        .await
+        .unwrap();
+    assert_ne!(annual.url, urls[0]);
+    let statuses: Vec<String> = s
+        .sim
+        .objects("checkout.session")
+        .iter()
+        .map(|o| o["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["expired", "open"]);
+    assert!(
+        s.sim.pay(&session_id(&urls[0])).await.is_err(),
+        "the expired one cannot be paid"
+    );
+
+    let session = session_id(&annual.url);
     assert_eq!(
         s.sim.pay(&session).await.unwrap(),
         4,
@@ -207,7 +231,7 @@ async fn reconciliation_catches_a_cancellation_whose_webhook_was_lost() {
     let s = stack().await;
     let user = s.b.user("+14155550122").await;
     let link = checkout(&s.client, user).await.unwrap();
-    s.sim.pay(&session_of(&link)).await.unwrap();
+    s.sim.pay(&session_id(&link.url)).await.unwrap();
     s.b.processor.process_pending().await.unwrap();
     let sub = s.sim.objects("subscription")[0]["id"]
         .as_str()

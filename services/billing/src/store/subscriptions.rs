@@ -115,3 +115,35 @@ pub async fn state(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Stri
     .fetch_optional(&mut *conn)
     .await
 }
+
+/// The user's newest checkout session id.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn checkout_session(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "select checkout_session_id from subscriptions where user_id = $1",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
+}
+
+/// Records the user's newest checkout session (the row exists: see [`lock`]).
+#[tracing::instrument(skip_all, fields(%user_id, session))]
+pub async fn set_checkout_session(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    session: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update subscriptions set checkout_session_id = $2 where user_id = $1",
+        user_id,
+        session
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
