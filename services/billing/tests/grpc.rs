@@ -278,3 +278,21 @@ async fn entitlements_of_unknown_users_and_bad_ids() {
         .unwrap_err();
     assert_eq!(no_customer.code(), Code::NotFound);
 }
+
+#[tokio::test]
+async fn reconciliation_completes_a_paid_checkout_whose_webhooks_were_lost() {
+    let s = stack().await;
+    let user = s.b.user("+14155550123").await;
+    let link = checkout(&s.client, user).await.unwrap();
+    s.sim.set_webhook_url("http://127.0.0.1:1/lost");
+    assert_eq!(s.sim.pay(&session_id(&link.url)).await.unwrap(), 0);
+    assert!(s.b.entitlement(user).await.is_none());
+
+    let report = reconcile::pass(&s.b.processor).await.unwrap();
+    assert_eq!((report.refreshed, report.failed), (1, 0));
+    assert_eq!(s.b.state(user).await, "active");
+    assert_eq!(s.b.reason(user).await, Reason::Subscription);
+    // Nothing left to complete: the next pass refreshes it as a live subscription.
+    let again = reconcile::pass(&s.b.processor).await.unwrap();
+    assert_eq!(again.refreshed, 1);
+}

@@ -147,3 +147,22 @@ pub async fn set_checkout_session(
     .await?;
     Ok(())
 }
+
+/// Users with a checkout session but no subscription yet, whose row changed since `since`
+/// (a checkout whose webhooks may have been lost).
+#[tracing::instrument(skip_all)]
+pub async fn awaiting_checkout(
+    conn: &mut PgConnection,
+    since: OffsetDateTime,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select user_id, checkout_session_id as "session!" from subscriptions
+           where state = 'none' and stripe_subscription_id is null
+             and checkout_session_id is not null and updated_at >= $1
+           order by user_id"#,
+        since
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.session)).collect())
+}
