@@ -18,6 +18,7 @@ testkit::service_contract! {
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),
+        ("GRPC_ADDR", "nowhere"),
         ("STRIPE_SECRET_KEY", "pk_test_publishable"),
         ("STRIPE_WEBHOOK_SECRET", "notwhsec"),
         ("STRIPE_API_BASE", "stripe.local"),
