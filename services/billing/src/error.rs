@@ -28,3 +28,17 @@ pub enum BillingError {
     #[error("no such user")]
     UnknownUser,
 }
+
+impl BillingError {
+    /// Whether trying again soon may succeed: Stripe unreachable, overloaded or failing, or
+    /// Postgres failing mid-way. Content errors (a malformed event, an unknown customer, a
+    /// 4xx from Stripe) wait for the reconciliation pass or ops.
+    pub fn is_transient(&self) -> bool {
+        use crate::stripe::StripeError;
+        match self {
+            Self::Stripe(StripeError::Http(_)) | Self::Database(_) => true,
+            Self::Stripe(StripeError::Status { status, .. }) => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}

@@ -20,6 +20,9 @@ use crate::store;
 use crate::stripe::StripeClient;
 use crate::wire::{Event, Fact};
 
+/// How `processing_error` starts for a failure worth retrying soon.
+pub const TRANSIENT: &str = "transient: ";
+
 /// What processing one stored event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -156,7 +159,9 @@ impl Processor {
             }
             Err(error) => {
                 tx.rollback().await?;
-                let message = ErrorChain(&error).to_string();
+                // Transient failures are marked so the worker retries them within a minute.
+                let prefix = if error.is_transient() { TRANSIENT } else { "" };
+                let message = format!("{prefix}{}", ErrorChain(&error));
                 tracing::warn!(stripe_event_id = stored.stripe_event_id, error = %message, "stripe event failed; kept for retry");
                 let mut conn = self.inner.pool.acquire().await?;
                 store::events::mark_failed(&mut conn, id, &message).await?;
@@ -164,6 +169,22 @@ impl Processor {
                 Ok(Outcome::Failed)
             }
         }
+    }
+
+    /// Releases events that failed for a transient reason (Stripe unreachable or answering 5xx
+    /// or 429) and processes them; returns how many were released.
+    ///
+    /// # Errors
+    /// [`BillingError::Database`].
+    pub async fn retry_transient(&self) -> Result<u64, BillingError> {
+        let released = {
+            let mut conn = self.inner.pool.acquire().await?;
+            store::events::release_transient(&mut conn, TRANSIENT).await?
+        };
+        if released > 0 {
+            self.process_pending().await?;
+        }
+        Ok(released)
     }
 
     /// Releases failed events (all, or one `evt_...`) for processing again and processes them;

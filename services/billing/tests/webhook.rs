@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Billing, SECRET, Sub, T0, sign};
+use common::{Billing, DAY, SECRET, Sub, T0, sign};
 use serde_json::json;
 
 fn body() -> Vec<u8> {
@@ -151,4 +151,33 @@ async fn a_failing_event_keeps_its_error_and_succeeds_when_retried() {
         .await;
     assert_eq!(pending, 0);
     assert_eq!(b.state(user).await, "active");
+}
+
+#[tokio::test]
+async fn an_event_failing_while_stripe_is_down_is_marked_transient_and_retried() {
+    let stripe = common::StripeReads::default();
+    let b = Billing::refetching(&stripe.serve().await).await;
+    let user = b.user("+14155550112").await;
+    let sub = Sub::new(user, 12);
+    stripe.set_down(true);
+    b.deliver(&sub.event("evt_down", "created", T0, "trialing"))
+        .await;
+    let error: String = sqlx::query_scalar(
+        "select processing_error from stripe_events where stripe_event_id = 'evt_down'",
+    )
+    .fetch_one(&b.db.pool)
+    .await
+    .unwrap();
+    assert!(error.starts_with(billing::process::TRANSIENT), "{error}");
+
+    // Stripe is back (and the subscription has moved on): the retry applies what Stripe has now.
+    stripe.set_down(false);
+    let mut now = sub.event("evt_unused", "updated", T0 + DAY, "active");
+    stripe.put(&sub.id, now["data"]["object"].take());
+    assert_eq!(b.processor.retry_transient().await.unwrap(), 1);
+    assert_eq!(b.state(user).await, "active");
+    let left = b
+        .count("select count(*) from stripe_events where processed_at is null")
+        .await;
+    assert_eq!(left, 0);
 }

@@ -116,3 +116,16 @@ pub async fn release_failed(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Clears the error of events that failed with an error starting with `prefix`; returns how many.
+#[tracing::instrument(skip_all)]
+pub async fn release_transient(conn: &mut PgConnection, prefix: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "update stripe_events set processing_error = null
+         where processed_at is null and starts_with(processing_error, $1)",
+        prefix
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}

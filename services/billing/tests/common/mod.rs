@@ -335,6 +335,7 @@ pub const DAY: i64 = 86_400;
 #[derive(Clone, Default)]
 pub struct StripeReads {
     objects: Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl StripeReads {
@@ -347,6 +348,13 @@ impl StripeReads {
             Path((_, id)): Path<(String, String)>,
         ) -> axum::response::Response {
             use axum::response::IntoResponse as _;
+            if reads.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    axum::Json(json!({ "error": { "message": "down", "type": "api_error" } })),
+                )
+                    .into_response();
+            }
             match reads.objects.lock().unwrap().get(&id) {
                 Some(o) => axum::Json(o.clone()).into_response(),
                 None => (
@@ -363,6 +371,11 @@ impl StripeReads {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         format!("http://{addr}")
+    }
+
+    /// Answers 503 to everything while `down`.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn put(&self, id: &str, object: Value) {
