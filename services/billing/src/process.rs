@@ -2,7 +2,9 @@
 //! together; a failure rolls the effect back and records `processing_error` on the stored event,
 //! which stays unprocessed until [`Processor::retry_failed`] releases it.
 //!
-//! Ops retry a failed event by clearing its error (the worker polls every 10 s):
+//! Failures while Stripe is unreachable or failing are marked [`TRANSIENT`] and retried by the
+//! worker every minute. Ops retry any failed event by clearing its error (the worker polls every
+//! 10 s):
 //! `update stripe_events set processing_error = null where stripe_event_id = 'evt_...'`; the
 //! reconciliation pass also releases every failed event each 15 minutes.
 
