@@ -22,11 +22,13 @@ DEV_DB=josh
 READY_SECS="${JOSH_READY_SECS:-60}"
 STOP_SECS="${JOSH_STOP_SECS:-20}"
 
-# The local Twilio simulator (twilio-sim) listens here; the Stripe one (a later issue) will too.
+# The local Twilio (twilio-sim) and Stripe (stripe-sim) simulators listen here.
 TWILIO_SIM_BASE="http://127.0.0.1:8091"
 STRIPE_SIM_BASE="http://127.0.0.1:8092"
 # Where the Twilio simulator posts inbound texts: inbound-sms, as its PUBLIC_BASE_URL names it.
 INBOUND_SMS_WEBHOOK="http://127.0.0.1:8081/v1/twilio/sms"
+# Where the Stripe simulator posts events: billing's webhook.
+BILLING_STRIPE_WEBHOOK="http://127.0.0.1:8084/v1/stripe/webhook"
 
 # name | Postgres group role | HTTP port | gRPC port (- for none) | PUBLIC_BASE_URL
 # PUBLIC_BASE_URL is where outsiders reach the URLs a service hands out or verifies: Twilio's
@@ -177,6 +179,7 @@ SQL
 # >>> print_table if wanted.
 SIMULATORS=(
     "twilio-sim|$TWILIO_SIM_BASE|/sim/health"
+    "stripe-sim|$STRIPE_SIM_BASE|/sim/health"
 )
 
 # Splits one SIMULATORS row into sim_name, sim_base, sim_ready.
@@ -192,6 +195,13 @@ sim_env() {
             "TWILIO_FROM_NUMBER=$TWILIO_FROM_NUMBER" \
             "SIM_LISTEN=${TWILIO_SIM_BASE#http://}" \
             "SIM_INBOUND_WEBHOOK_URL=$INBOUND_SMS_WEBHOOK"
+        ;;
+    stripe-sim)
+        printf '%s\n' \
+            "STRIPE_SECRET_KEY=$STRIPE_SECRET_KEY" \
+            "STRIPE_WEBHOOK_SECRET=$STRIPE_WEBHOOK_SECRET" \
+            "SIM_LISTEN=${STRIPE_SIM_BASE#http://}" \
+            "SIM_WEBHOOK_URL=$BILLING_STRIPE_WEBHOOK"
         ;;
     *) josh_die "no settings for simulator $1" ;;
     esac
@@ -249,7 +259,6 @@ start_simulators() {
         done
         josh_info "$sim_name ready on $sim_base"
     done
-    josh_warn "the Stripe simulator is not part of the stack yet: Stripe calls will fail"
 }
 
 # SIGTERM every running simulator and wait (bounded) for each to exit.
@@ -367,7 +376,6 @@ print_table() {
         pid="$(service_pid "$sim_name" || printf -- '-')"
         printf '%-20s %-7s %-24s %-22s %s\n' "$sim_name" "$pid" "$sim_base" - ".dev/logs/$sim_name.log"
     done
-    printf '%-20s %-7s %-24s\n' stripe-simulator - "$STRIPE_SIM_BASE (later issue)"
     printf '\nPostgres  %s   (deploy/dev.sh psql)\n' "$(josh_pg_url "$DEV_DB")"
     printf 'NATS      %s\n' "$JOSH_NATS_URL"
     printf 'Secrets   .dev/secrets.env    Stop with: deploy/dev.sh down\n'

@@ -20,6 +20,8 @@ const REDACTED_DEBUG: [&str; 2] = [".josh.events.v1.SmsReceived", ".josh.events.
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let proto_root = fs::canonicalize(manifest_dir.join("../../proto"))?;
+    // Only the bus contracts; gRPC services (proto/josh/billing, ...) are crates/rpc's.
+    let events_dir = proto_root.join("josh/events");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     // Cargo scans a directory given to rerun-if-changed recursively.
@@ -27,7 +29,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=build.rs");
 
     let mut files = Vec::new();
-    collect_protos(&proto_root, &mut files)?;
+    collect_protos(&events_dir, &mut files)?;
     files.sort();
     if files.is_empty() {
         return Err(format!("no .proto files under {}", proto_root.display()).into());

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::config::{CommonConfig, ConfigError, Env};
+use platform::config::{self, CommonConfig, ConfigError, Env};
 use secrecy::ExposeSecret;
 use secrecy::SecretString;
 
@@ -19,8 +19,22 @@ pub struct Config {
     pub stripe_secret_key: SecretString,
     /// `STRIPE_WEBHOOK_SECRET`: signing secret of `Stripe-Signature` (`whsec_...`).
     pub stripe_webhook_secret: SecretString,
+    /// `JOSH_ENCRYPTION_KEYS` / `JOSH_ACTIVE_KEY_VERSION`: encrypts the texts billing sends.
+    pub keyring: crypto::Keyring,
+    /// `STRIPE_PRICE_MONTHLY` / `STRIPE_PRICE_ANNUAL`: the plan's prices (default the
+    /// simulator's `price_josh_monthly` / `price_josh_annual`).
+    pub stripe_prices: Prices,
     /// `STRIPE_API_BASE`: the Stripe API (default `https://api.stripe.com`; the simulator in dev and tests).
     pub stripe_api_base: String,
+}
+
+/// The Stripe price ids of the one plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prices {
+    /// $39.99 a month.
+    pub monthly: String,
+    /// $399 a year.
+    pub annual: String,
 }
 
 impl Config {
@@ -35,6 +49,15 @@ impl Config {
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,
             stripe_secret_key: stripe_secret_key(env)?,
             stripe_webhook_secret: stripe_webhook_secret(env)?,
+            keyring: config::keyring(env)?,
+            stripe_prices: Prices {
+                monthly: env
+                    .optional("STRIPE_PRICE_MONTHLY")
+                    .unwrap_or_else(|| "price_josh_monthly".to_owned()),
+                annual: env
+                    .optional("STRIPE_PRICE_ANNUAL")
+                    .unwrap_or_else(|| "price_josh_annual".to_owned()),
+            },
             stripe_api_base: env.base_url_or("STRIPE_API_BASE", "https://api.stripe.com")?,
         })
     }

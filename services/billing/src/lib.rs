@@ -2,13 +2,33 @@
 //!
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
+//!
+//! - [`webhook`]: `POST /v1/stripe/webhook` verifies ([`signature`]) and stores events.
+//! - [`process`]: a worker applies stored events ([`wire`]) to subscriptions and derives
+//!   entitlements ([`entitlement`]), announcing each change ([`notify`]).
+//! - [`reconcile`]: every 15 minutes, live subscriptions are re-fetched from Stripe ([`stripe`]).
 
-mod config;
+pub mod config;
+pub mod entitlement;
+pub mod error;
+pub mod grpc;
+mod metrics;
+pub mod notify;
+pub mod process;
+pub mod reconcile;
+pub mod signature;
+pub mod store;
+pub mod stripe;
+pub mod webhook;
+pub mod wire;
+pub mod worker;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Router;
+use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
@@ -21,6 +41,8 @@ pub const SERVICE: &str = "billing";
 pub struct Service {
     host: ServiceHost,
     config: Config,
+    clock: SharedClock,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
@@ -30,8 +52,27 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock`.
+    ///
+    /// # Errors
+    /// [`HostError`] when the listener cannot bind.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
+        Ok(Self {
+            host,
+            config,
+            clock,
+            grpc,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -39,19 +80,71 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// The bound gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
+    }
+
+    /// Serves HTTP, processes stored events, reconciles and relays this service's outbox until
+    /// `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let replicas = self.config.common.nats_stream_replicas;
+        let pool = self.host.pool().clone();
+        // Building the HTTP client fails only if TLS cannot initialise: a broken host.
+        let stripe = stripe::StripeClient::new(
+            &self.config.stripe_api_base,
+            self.config.stripe_secret_key.clone(),
+        )
+        .map_err(|e| HostError::Serve(std::io::Error::other(e)))?;
+        let processor = process::Processor::new(
+            pool.clone(),
+            self.config.keyring.clone(),
+            self.clock.clone(),
+            stripe,
+        );
+        let api = grpc::BillingApi::new(
+            pool.clone(),
+            processor.stripe().clone(),
+            self.clock.clone(),
+            self.config.stripe_prices.clone(),
+            self.config.public_base_url.clone(),
+        );
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
+        let wake = Arc::new(Notify::new());
+        let routes = webhook::router(webhook::WebhookState {
+            pool,
+            secret: self.config.stripe_webhook_secret.clone(),
+            clock: self.clock.clone(),
+            wake: wake.clone(),
+        });
+        let start = move |_: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let stop = shutdown.clone();
+            let serve_grpc = async move {
+                let served = tonic::transport::Server::builder()
+                    .add_service(api.into_server())
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(error = %platform::errors::ErrorChain(&error), "gRPC server failed");
+                }
+            };
+            vec![
+                tokio::spawn(serve_grpc),
+                tokio::spawn(worker::run(processor.clone(), wake, shutdown.clone())),
+                tokio::spawn(reconcile::run(processor, shutdown.clone())),
+            ]
+        };
         bus::run_service(
             self.host,
             SERVICE,
-            replicas,
-            Router::new(),
-            |_, _| Vec::new(),
+            self.config.common.nats_stream_replicas,
+            routes,
+            start,
             shutdown,
         )
         .await

@@ -12,11 +12,13 @@ testkit::service_contract! {
         "PUBLIC_BASE_URL",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "JOSH_ENCRYPTION_KEYS",
     ],
     malformed: [
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),
+        ("GRPC_ADDR", "nowhere"),
         ("STRIPE_SECRET_KEY", "pk_test_publishable"),
         ("STRIPE_WEBHOOK_SECRET", "notwhsec"),
         ("STRIPE_API_BASE", "stripe.local"),

@@ -1,0 +1,30 @@
+//! Compiles the gRPC services in `proto/josh/billing/v1` (at the workspace root) with `protox`
+//! (no system `protoc`) and tonic's prost code generator, into `OUT_DIR`.
+
+// A build script talks to Cargo through stdout.
+#![allow(clippy::print_stdout)]
+
+use std::error::Error;
+use std::fs;
+use std::path::PathBuf;
+
+/// The service definitions compiled here, relative to `proto/`.
+const SERVICES: [&str; 1] = ["josh/billing/v1/billing.proto"];
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let proto_root = fs::canonicalize(manifest_dir.join("../../proto"))?;
+    for file in SERVICES {
+        println!("cargo:rerun-if-changed={}", proto_root.join(file).display());
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let mut compiler = protox::Compiler::new([&proto_root])?;
+    compiler.include_imports(true).include_source_info(true);
+    compiler.open_files(SERVICES)?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(compiler.file_descriptor_set())?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! JOSH's gRPC contracts, shared by the servers that implement them and the services that call
+//! them. The `.proto` sources live in `proto/` at the workspace root (`proto/josh/billing/v1`);
+//! `build.rs` compiles them with `protox` and tonic's prost generator (no system `protoc`).
+//!
+//! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
+//!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
+
+/// billing's API.
+pub mod billing {
+    /// Package `josh.billing.v1`.
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery,
+        missing_docs,
+        missing_debug_implementations,
+        unreachable_pub,
+        rustdoc::all
+    )]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/josh.billing.v1.rs"));
+    }
+}

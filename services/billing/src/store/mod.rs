@@ -1,0 +1,8 @@
+//! SQL, in small functions over the caller's connection or transaction (the use case owns
+//! begin/commit).
+
+pub mod customers;
+pub mod entitlements;
+pub mod events;
+pub mod subscriptions;
+pub mod users;
