@@ -21,6 +21,8 @@ pub struct Config {
     pub otp_key: crypto::OtpKey,
     /// `BILLING_GRPC_URL`: billing's gRPC API (entitlements, checkout links).
     pub billing_grpc_url: String,
+    /// The same, as a validated endpoint with the call timeouts.
+    pub billing_endpoint: tonic::transport::Endpoint,
     /// `LINKUP_MATCHER_GRPC_URL`: the matcher's gRPC API.
     pub linkup_matcher_grpc_url: String,
 }
@@ -40,6 +42,12 @@ impl Config {
             otp_key: crypto::OtpKey::from_secret(&env.secret("JOSH_PHONE_PEPPER")?)
                 .map_err(|e| ConfigError::malformed("JOSH_PHONE_PEPPER", e))?,
             billing_grpc_url: config::peer_grpc_url(env, "BILLING_GRPC_URL", 9084)?,
+            billing_endpoint: crate::billing::endpoint(&config::peer_grpc_url(
+                env,
+                "BILLING_GRPC_URL",
+                9084,
+            )?)
+            .map_err(|e| ConfigError::malformed("BILLING_GRPC_URL", e))?,
             linkup_matcher_grpc_url: config::peer_grpc_url(env, "LINKUP_MATCHER_GRPC_URL", 9083)?,
         })
     }

@@ -4,6 +4,7 @@
 //! [`Service::run_until_stopped`].
 
 pub mod api;
+pub mod billing;
 pub mod commands;
 mod config;
 pub mod copy;
@@ -52,6 +53,8 @@ pub struct Context {
     pub phone_pepper: crypto::PhonePepper,
     /// Hashes one-time codes.
     pub otp_key: crypto::OtpKey,
+    /// billing's gRPC API.
+    pub billing: billing::Billing,
 }
 
 impl Context {
@@ -63,6 +66,7 @@ impl Context {
             public_base_url: config.public_base_url,
             phone_pepper: config.phone_pepper,
             otp_key: config.otp_key,
+            billing: billing::Billing::connect_lazy(&config.billing_endpoint),
         }
     }
 }

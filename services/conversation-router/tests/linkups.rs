@@ -193,3 +193,26 @@ async fn waitlisted_and_unfinished_profiles_cannot_start_one() {
     );
     assert!(requests(&r).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_non_member_gets_a_checkout_link_from_billing() {
+    let r = Router::new().await;
+    r.onboard(PHONE, "Ivo").await;
+    sqlx::query("delete from entitlements")
+        .execute(&r.db.pool)
+        .await
+        .unwrap();
+    let replies = r.text(PHONE, "coffee sat morning").await;
+    assert_eq!(replies.len(), 1);
+    let url = replies[0].rsplit(' ').next().unwrap();
+    assert!(
+        replies[0].starts_with("LinkUps are for members") && url.starts_with(&r.stripe.base_url()),
+        "{replies:?}"
+    );
+    assert!(requests(&r).await.is_empty(), "nothing reaches the matcher");
+    let customers: i64 = sqlx::query_scalar("select count(*) from stripe_customers")
+        .fetch_one(&r.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(customers, 1, "billing created the one customer");
+}

@@ -120,3 +120,12 @@ pub const POST_EVENT_THANKS: &str = "Thanks! That helps me plan better LinkUps."
 /// Post-event: contact choices recorded.
 pub const CONTACTS_NOTED: &str =
     "Got it. If someone you picked picks you too, I'll send you each other's numbers.";
+
+/// Starting a LinkUp needs a membership: the checkout link (product-rules §7).
+pub fn paywall(url: &str) -> String {
+    format!("LinkUps are for members: $39.99 a month. Join here and text me again: {url}")
+}
+
+/// Billing could not be asked.
+pub const BILLING_UNAVAILABLE: &str =
+    "I can't check your membership right now. Please try again in a minute.";

@@ -88,6 +88,11 @@ fn all_texts() -> Vec<(String, usize)> {
         (LINKUP_ON_HOLD.to_owned(), 1),
         (LINKUP_DROPPED_DRAFT.to_owned(), 1),
         (
+            paywall("https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4e5F6g7H8i9J0"),
+            1,
+        ),
+        (BILLING_UNAVAILABLE.to_owned(), 1),
+        (
             which_invite(&[
                 "coffee Sat morning".to_owned(),
                 "walk Sun afternoon".to_owned(),

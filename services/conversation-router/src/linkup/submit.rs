@@ -35,6 +35,10 @@ pub async fn submit(
     if let Some(refusal) = refusal(tx, ctx, user).await? {
         return Ok(refusal);
     }
+    if let Some(paywall) = paywall(ctx, user).await {
+        sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
+        return Ok(paywall);
+    }
     let Some(place) = linkups::placement(tx, user.id).await? else {
         return Ok(vec![Reply::say(copy::linkup_region_closed("your area"))]);
     };
@@ -97,6 +101,23 @@ async fn refusal(
         ))]));
     }
     Ok(None)
+}
+
+/// Not subscribed: the paywall text with a checkout link (product-rules §7, last check).
+/// Billing unreachable: an honest "try again", nothing changes.
+async fn paywall(ctx: &Context, user: &User) -> Option<Vec<Reply>> {
+    let failed = |error: &crate::billing::BillingError| {
+        tracing::warn!(error = %platform::errors::ErrorChain(error), "billing did not answer");
+        Some(vec![Reply::say(copy::BILLING_UNAVAILABLE)])
+    };
+    match ctx.billing.may_initiate(user.id).await {
+        Ok(true) => None,
+        Ok(false) => match ctx.billing.checkout_link(user.id).await {
+            Ok(url) => Some(vec![Reply::say(copy::paywall(&url))]),
+            Err(error) => failed(&error),
+        },
+        Err(error) => failed(&error),
+    }
 }
 
 /// Records the request and publishes `linkup requested` (once per create key).

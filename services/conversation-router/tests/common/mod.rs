@@ -33,9 +33,45 @@ pub struct Router {
     pub clock: ManualClock,
     pub ctx: Arc<Context>,
     handler: InboundHandler,
+    /// The Stripe simulator behind billing's API (kept alive for the test).
+    pub stripe: stripe_sim::StripeSim,
     reactions: ReactionsHandler,
     seen: std::sync::Mutex<i64>,
     counter: std::sync::atomic::AtomicU64,
+}
+
+/// billing's real gRPC API over the same database, talking to an in-process Stripe simulator.
+async fn billing_api(
+    db: &TestDb,
+    clock: &ManualClock,
+) -> (tonic::transport::Channel, stripe_sim::StripeSim) {
+    let config = stripe_sim::SimConfig::new("sk_test_router", "whsec_router");
+    let sim = stripe_sim::StripeSim::start(config).await.unwrap();
+    let stripe =
+        billing::stripe::StripeClient::new(&sim.base_url(), "sk_test_router".to_owned().into())
+            .unwrap();
+    let api = billing::grpc::BillingApi::new(
+        db.pool_as("josh_billing").await.unwrap(),
+        stripe,
+        Arc::new(clock.clone()),
+        billing::config::Prices {
+            monthly: "price_josh_monthly".to_owned(),
+            annual: "price_josh_annual".to_owned(),
+        },
+        "https://josh.example".to_owned(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(api.into_server())
+            .serve_with_incoming(incoming),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy();
+    (channel, sim)
 }
 
 impl Router {
@@ -51,12 +87,14 @@ impl Router {
         .unwrap();
         let pool = db.pool_as("josh_conversation_router").await.unwrap();
         let clock = ManualClock::at(datetime!(2026-11-22 18:00 UTC));
+        let (billing, stripe) = billing_api(&db, &clock).await;
         let ctx = Arc::new(Context {
             keyring: crypto::Keyring::from_config(KEYS, "1").unwrap(),
             clock: Arc::new(clock.clone()),
             public_base_url: "https://josh.example".to_owned(),
             phone_pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
             otp_key: crypto::OtpKey::new(PEPPER).unwrap(),
+            billing: conversation_router::billing::Billing::from_channel(billing),
         });
         let handler = InboundHandler::new(ctx.clone());
         let reactions = ReactionsHandler::new(ctx.clone());
@@ -66,6 +104,7 @@ impl Router {
             clock,
             ctx,
             handler,
+            stripe,
             reactions,
             seen: std::sync::Mutex::new(0),
             counter: Default::default(),
@@ -262,7 +301,21 @@ impl Router {
             Some("active"),
             "{phone} finished the interview"
         );
+        self.entitle(phone).await;
         self.clock.advance(time::Duration::minutes(2));
+    }
+
+    /// Makes `phone` a member (as billing would record a paid subscription).
+    pub async fn entitle(&self, phone: &str) {
+        sqlx::query(
+            "insert into entitlements (user_id, eligible_to_participate, eligible_to_initiate, reason)
+             select id, true, true, 'subscription' from users where phone_e164 = $1
+             on conflict (user_id) do update set eligible_to_participate = true, eligible_to_initiate = true",
+        )
+        .bind(phone)
+        .execute(&self.db.pool)
+        .await
+        .unwrap();
     }
 
     /// Payloads of the events of `event_type` the router published, in order.
