@@ -1,0 +1,370 @@
+//! Candidates and scores: each hard filter excludes exactly whom it should, more-alike people
+//! rank first, explainability carries real reasons, fair exposure holds over many LinkUps, and
+//! waves go out at 0, +2 h and +8 h.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{Matcher, START, Spec, coffee, fingerprint};
+use serde_json::json;
+use time::Duration;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn each_hard_filter_excludes_exactly_whom_it_should() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    let eligible = m.people(3).await;
+    let mut excluded: BTreeMap<&str, Uuid> = BTreeMap::new();
+    let other_region: Uuid = sqlx::query_scalar(
+        r#"insert into regions (slug, display_name, state, geometry, rules)
+           values ('nyc', 'NYC', 'open', '{}', '{"timezone":"America/New_York"}') returning id"#,
+    )
+    .fetch_one(&m.db.pool)
+    .await
+    .unwrap();
+    excluded.insert(
+        "other region",
+        m.person(Spec {
+            region: Some(other_region),
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "suspended",
+        m.person(Spec {
+            user_state: "suspended",
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "not entitled",
+        m.person(Spec {
+            participate: false,
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "profile partial",
+        m.person(Spec {
+            profile_state: "partial",
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "opted out",
+        m.person(Spec {
+            opted_out: true,
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "paused",
+        m.person(Spec {
+            preferences: json!({"invites_paused": true}),
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "boundary",
+        m.person(Spec {
+            boundaries: json!({"no_thanks": ["coffee"]}),
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "category boundary",
+        m.person(Spec {
+            boundaries: json!({"no_thanks": ["food_drink"]}),
+            ..Spec::default()
+        })
+        .await,
+    );
+    excluded.insert(
+        "busy",
+        m.person(Spec {
+            preferences: json!({"unavailable_windows": ["SAT_MORNING"]}),
+            ..Spec::default()
+        })
+        .await,
+    );
+    let held = m.person(Spec::default()).await;
+    m.exec(&format!(
+        "insert into safety_holds (user_id, state) values ('{held}', 'soft_hold')"
+    ))
+    .await;
+    excluded.insert("held", held);
+    let blocked = m.person(Spec::default()).await;
+    m.exec(&format!("insert into user_blocks (blocker_user_id, blocked_user_id) values ('{initiator}', '{blocked}')")).await;
+    excluded.insert("blocked by initiator", blocked);
+    let blocker = m.person(Spec::default()).await;
+    m.exec(&format!("insert into user_blocks (blocker_user_id, blocked_user_id) values ('{blocker}', '{initiator}')")).await;
+    excluded.insert("blocked the initiator", blocker);
+    let recent = m.person(Spec::default()).await;
+    m.past_linkup(
+        &[initiator, recent],
+        "completed",
+        START - Duration::days(10),
+        START - Duration::days(10),
+    )
+    .await;
+    excluded.insert("grouped 10 days ago", recent);
+    let overlapping = m.person(Spec::default()).await;
+    let sat_nine = time::macros::datetime!(2026-11-28 17:00 UTC);
+    let someone = m
+        .person(Spec {
+            participate: false,
+            ..Spec::default()
+        })
+        .await;
+    m.past_linkup(
+        &[someone, overlapping],
+        "locked",
+        START,
+        sat_nine + Duration::hours(1),
+    )
+    .await;
+    excluded.insert("overlapping locked linkup", overlapping);
+    let two_open = m.person(Spec::default()).await;
+    m.other_invite(someone, two_open, "pending", START).await;
+    m.other_invite(someone, two_open, "pending", START).await;
+    excluded.insert("two open invites", two_open);
+    let five_week = m.person(Spec::default()).await;
+    for d in 1..=5 {
+        m.other_invite(someone, five_week, "declined", START - Duration::days(d))
+            .await;
+    }
+    excluded.insert("five invites this week", five_week);
+
+    // Not excluded: grouped with the initiator 40 days ago, one open invite, 4 this week.
+    let old_friend = m.person(Spec::default()).await;
+    m.past_linkup(
+        &[initiator, old_friend],
+        "completed",
+        START - Duration::days(40),
+        START - Duration::days(40),
+    )
+    .await;
+    let one_open = m.person(Spec::default()).await;
+    m.other_invite(someone, one_open, "pending", START).await;
+
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 6)))
+        .await
+        .unwrap();
+    let invited: BTreeSet<Uuid> = m.invites(linkup).await.into_iter().map(|i| i.1).collect();
+    let mut expected: BTreeSet<Uuid> = eligible.into_iter().collect();
+    expected.insert(old_friend);
+    expected.insert(one_open);
+    assert_eq!(invited.len(), 5);
+    for (why, user) in &excluded {
+        assert!(!invited.contains(user), "{why} was invited");
+    }
+    assert_eq!(
+        invited, expected,
+        "everyone eligible is invited from a thin pool"
+    );
+    // The initiator never invites themselves.
+    assert!(!invited.contains(&initiator));
+}
+
+#[tokio::test]
+async fn more_alike_people_are_invited_first_with_real_reasons() {
+    let m = Matcher::new().await;
+    let initiator = m
+        .person(Spec {
+            fingerprint: fingerprint(0.2, 0.8),
+            ..Spec::default()
+        })
+        .await;
+    let mut by_distance = Vec::new();
+    for i in 0..12u32 {
+        let d = f64::from(i) * 0.05;
+        let user = m
+            .person(Spec {
+                fingerprint: fingerprint(0.2 + d, 0.8 - d),
+                ..Spec::default()
+            })
+            .await;
+        by_distance.push(user);
+    }
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 6)))
+        .await
+        .unwrap();
+    let invited: BTreeSet<Uuid> = m.invites(linkup).await.into_iter().map(|i| i.1).collect();
+    let closest: BTreeSet<Uuid> = by_distance[..6].iter().copied().collect();
+    assert_eq!(invited, closest, "the six most alike are in wave 1");
+
+    let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
+        "select invited_user_id, explainability from linkup_invites where linkup_id = $1",
+    )
+    .bind(linkup)
+    .fetch_all(&m.db.pool)
+    .await
+    .unwrap();
+    let score = |u: &Uuid| {
+        rows.iter().find(|r| r.0 == *u).unwrap().1["final_score"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        score(&by_distance[0]) > score(&by_distance[5]),
+        "closer scores higher"
+    );
+    for (_, e) in &rows {
+        let passed = e["filters"]["passed"].as_array().unwrap();
+        assert_eq!(passed.len(), 14, "{e}");
+        assert!(passed.contains(&json!("not_blocked")) && passed.contains(&json!("fair_exposure")));
+        assert_eq!(e["filters"]["failed"], json!([]));
+        let reasons = e["top_reasons"].as_array().unwrap();
+        assert_eq!(reasons[0], "you both like coffee", "{e}");
+        assert!(reasons.len() >= 2, "{e}");
+        for key in ["friend_score", "moment_fit", "final_score"] {
+            let v = e[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{key} {v}");
+        }
+        assert!(e["relaxation"]["level"].as_u64().unwrap() <= 3);
+        // No private attributes, safety state or location.
+        let text = e.to_string();
+        assert!(
+            !text.contains("soft_hold") && !text.contains("phone") && !text.contains("zip"),
+            "{text}"
+        );
+    }
+    let closest_reasons =
+        rows.iter().find(|r| r.0 == by_distance[0]).unwrap().1["top_reasons"].clone();
+    assert!(
+        closest_reasons
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("similar ")),
+        "{closest_reasons}"
+    );
+    let run: (i32, i32) =
+        sqlx::query_as("select pool_size, invited_count from match_runs where linkup_id = $1")
+            .bind(linkup)
+            .fetch_one(&m.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(run.1, 6);
+}
+
+#[tokio::test]
+async fn waves_of_six_six_and_eight_go_out_at_zero_two_and_eight_hours() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    m.people(30).await;
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 10)))
+        .await
+        .unwrap();
+    let per_wave =
+        |invites: &[(Uuid, Uuid, String, i32)], w| invites.iter().filter(|i| i.3 == w).count();
+    assert_eq!(m.invites(linkup).await.len(), 6);
+    assert_eq!(m.advance(Duration::minutes(119)).await, 0, "not yet");
+    assert_eq!(m.advance(Duration::minutes(1)).await, 1);
+    let invites = m.invites(linkup).await;
+    assert_eq!((per_wave(&invites, 1), per_wave(&invites, 2)), (6, 6));
+    m.advance(Duration::hours(6)).await;
+    let invites = m.invites(linkup).await;
+    assert_eq!(per_wave(&invites, 3), 8);
+    assert_eq!(m.tick().await, 0, "each timer fires once");
+    assert_eq!(m.events("linkup.invite_sent").await.len(), 20);
+    let distinct: BTreeSet<Uuid> = invites.iter().map(|i| i.1).collect();
+    assert_eq!(distinct.len(), 20, "one invite per person and LinkUp");
+}
+
+#[tokio::test]
+async fn a_thin_pool_sends_what_it_has_and_a_locked_linkup_sends_no_more_waves() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    m.people(2).await;
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 3)))
+        .await
+        .unwrap();
+    let invites = m.invites(linkup).await;
+    assert_eq!(invites.len(), 2);
+    let level: i32 =
+        sqlx::query_scalar("select relaxation_level from match_runs where linkup_id = $1")
+            .bind(linkup)
+            .fetch_one(&m.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(level, 3, "a thin pool relaxes to the last level");
+    m.reply(invites[0].0, true).await;
+    m.reply(invites[1].0, true).await;
+    assert_eq!(m.state(linkup).await, "locked");
+    m.people(10).await;
+    m.advance(Duration::hours(9)).await;
+    assert_eq!(m.invites(linkup).await.len(), 2, "no waves after the lock");
+}
+
+#[tokio::test]
+async fn fair_exposure_caps_hold_over_many_linkups() {
+    let m = Matcher::new().await;
+    let mut everyone = Vec::new();
+    for i in 0..24u32 {
+        let pace = f64::from(i % 5) * 0.2;
+        everyone.push(
+            m.person(Spec {
+                fingerprint: fingerprint(pace, 0.5),
+                patterns: coffee(&["morning", "day", "evening", "weekend"]),
+                ..Spec::default()
+            })
+            .await,
+        );
+    }
+    let windows = [
+        "SAT_MORNING",
+        "SUN_MORNING",
+        "SAT_AFTERNOON",
+        "SUN_AFTERNOON",
+        "FRI_EVENING",
+        "SAT_EVENING",
+    ];
+    for round in 0..6 {
+        for k in 0..4 {
+            let initiator = everyone[(round * 4 + k) % everyone.len()];
+            m.create(&m.request(initiator, windows[round], (2, 6)))
+                .await;
+            let open: i64 = m
+                .count("select coalesce(max(n), 0) from (select count(*) n from linkup_invites where state = 'pending' group by invited_user_id) t")
+                .await;
+            assert!(open <= 2, "someone holds {open} open invites");
+        }
+        // Everyone declines what they hold, freeing their open slots.
+        let pending: Vec<Uuid> =
+            sqlx::query_scalar("select id from linkup_invites where state = 'pending'")
+                .fetch_all(&m.db.pool)
+                .await
+                .unwrap();
+        for invite in pending {
+            m.reply(invite, false).await;
+        }
+        m.clock.advance(Duration::hours(1));
+    }
+    let most: i64 = m
+        .count(
+            "select max(n) from (select count(*) n from linkup_invites group by invited_user_id) t",
+        )
+        .await;
+    assert!(most <= 5, "someone got {most} invites in a week");
+    let total = m.count("select count(*) from linkup_invites").await;
+    assert!(
+        total >= 24 * 4,
+        "the caps bind, yet people are invited: {total}"
+    );
+}
