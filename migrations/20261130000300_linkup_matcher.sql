@@ -1,6 +1,7 @@
 -- linkup-matcher's durable timers (issue 6) and the indexes its candidate query needs.
 -- linkup_timers: one row per scheduled step of a LinkUp (the 2nd and 3rd invite waves, the acceptance
--- window's end, completion at event time + 2 h, the end of post-event prompts after 7 days). A worker
+-- window's end, a replacement wave's deadline after a DROP, completion at event time + 2 h, the end of
+-- post-event prompts after 7 days). A worker
 -- claims due rows with FOR UPDATE SKIP LOCKED and marks them fired in the same transaction as their effect,
 -- so each fires once however many workers run. Reminders keep their own table (linkup_reminders).
 -- Owner service: linkup-matcher (role josh_linkup_matcher). Redefines public.josh_schema_version().
@@ -16,7 +17,7 @@ create table if not exists public.linkup_timers (
   updated_at timestamptz not null default now(),
   constraint linkup_timers_once unique (linkup_id, kind, seq),
   constraint linkup_timers_kind_known
-    check (kind in ('wave', 'window_end', 'complete', 'prompts_end')),
+    check (kind in ('wave', 'window_end', 'replacement_end', 'complete', 'prompts_end')),
   constraint linkup_timers_seq_nonnegative check (seq >= 0)
 );
 

@@ -57,3 +57,29 @@ pub fn expired_accepted(activity: &str) -> String {
 pub fn reminder(activity: &str, when: &str, area: &str) -> String {
     format!("Reminder: {activity} {when}, {area}. Can't make it? Reply DROP.")
 }
+
+/// A mutual yes: the other's first name and number, and how to BLOCK.
+pub fn reveal(first_name: &str, phone: &str) -> String {
+    format!(
+        "{first_name} said yes too! Their number is {phone}. If anything feels off, reply BLOCK."
+    )
+}
+
+/// The initiator canceled: to those who had said yes, or to the whole group after the lock.
+pub fn canceled(activity: &str, when: &str) -> String {
+    format!(
+        "Heads up: the {activity} meetup {when} is canceled. Sorry about that! I'll send you the next one that fits."
+    )
+}
+
+/// Someone dropped and the group still meets its minimum.
+pub fn dropped_goes_on(activity: &str, when: &str, people: usize) -> String {
+    format!(
+        "One person can't make {activity} {when} after all. It's still on with {people} of you."
+    )
+}
+
+/// To the person who dropped.
+pub fn drop_confirmed(activity: &str) -> String {
+    format!("Got it, you're out of {activity}. Thanks for letting the group know.")
+}

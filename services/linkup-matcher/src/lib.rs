@@ -3,7 +3,9 @@
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
 
+pub mod after;
 pub mod brief;
+pub mod changes;
 mod config;
 pub mod copy;
 pub mod create;
@@ -34,6 +36,14 @@ pub const SERVICE: &str = "linkup-matcher";
 
 /// How often the timer worker looks for due timers and reminders.
 const TIMER_POLL: Duration = Duration::from_secs(1);
+
+/// Inputs from the router after a LinkUp started, all handled by [`after::AfterHandler`].
+pub const AFTER_INPUTS: [&str; 4] = [
+    "linkup.outcome_reported",
+    "linkup.contact_choice_made",
+    "linkup.cancel_requested",
+    "linkup.drop_requested",
+];
 
 /// What the matcher's use cases share.
 #[derive(Debug)]

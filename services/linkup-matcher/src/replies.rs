@@ -15,7 +15,7 @@ use crate::brief::Brief;
 use crate::error::MatcherError;
 use crate::out::{self, Cause, Text, Transition};
 use crate::store::{invites, linkups, people};
-use crate::{Context, copy, lock};
+use crate::{Context, changes, copy, lock};
 
 /// Handles invite replies.
 #[derive(Debug, Clone)]
@@ -94,7 +94,10 @@ pub async fn apply(
         to: Some(state),
     };
     out::record(tx, &cause, t).await?;
-    if accept {
+    if accept && linkup.state == "locked" {
+        // A replacement invite after a DROP.
+        changes::join_replacement(tx, ctx, &cause, &linkup, invite.invited_user_id).await?;
+    } else if accept {
         let accepted = invites::accepted(tx, linkup.id).await?.len();
         let size = i32::try_from(accepted + 1).unwrap_or(i32::MAX);
         if size >= linkup.max_size {

@@ -13,7 +13,7 @@ use crate::brief::Brief;
 use crate::error::MatcherError;
 use crate::out::{self, Cause, Text, Transition};
 use crate::store::{linkups, people, timers};
-use crate::{Context, copy, lock, waves};
+use crate::{Context, changes, copy, lock, waves};
 
 /// Post-event prompts end this long after completion.
 pub const PROMPTS_FOR: time::Duration = time::Duration::days(7);
@@ -77,6 +77,7 @@ async fn fire_timer(
         "window_end" => {
             lock::lock_or_expire(tx, ctx, &cause, &linkup, LockReason::WindowEndedMinMet).await?;
         }
+        "replacement_end" => changes::replacement_end(tx, ctx, &cause, &linkup).await?,
         "complete" => complete(tx, &cause, &linkup).await?,
         _ => {}
     }

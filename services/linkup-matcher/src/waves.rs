@@ -53,10 +53,25 @@ pub async fn send_wave(
         .and_then(|i| WAVE_SIZES.get(i))
         .copied()
         .unwrap_or(0);
+    let deadline = linkup.acceptance_window_ends_at.unwrap_or(cause.at);
+    invite(tx, ctx, cause, linkup, (wave, size), deadline).await
+}
+
+/// Invites up to `wave.1` people as wave `wave.0`, replying by `window_end`.
+///
+/// # Errors
+/// [`MatcherError`] when a read or write fails.
+pub async fn invite(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    (wave, size): (i32, usize),
+    window_end: OffsetDateTime,
+) -> Result<(), MatcherError> {
     let brief = Brief::from_json(&linkup.brief);
     let run_key = format!("{}:wave:{wave}", linkup.id);
     let pick = pick(tx, linkup, &brief, size, &run_key, cause.at).await?;
-    let window_end = linkup.acceptance_window_ends_at.unwrap_or(cause.at);
     let contacts = people::contacts(
         tx,
         &pick.invitees.iter().map(|(u, _)| *u).collect::<Vec<_>>(),

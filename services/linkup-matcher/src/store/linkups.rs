@@ -233,3 +233,37 @@ pub async fn by_create_key(tx: &mut PgConnection, key: &str) -> Result<Option<Uu
         .fetch_optional(&mut *tx)
         .await
 }
+
+/// Cancels a LinkUp in state `from`, guarded by `lock_version`, recording the reason.
+#[tracing::instrument(skip_all, fields(linkup_id = %id))]
+pub async fn cancel(
+    tx: &mut PgConnection,
+    id: Uuid,
+    from: &str,
+    lock_version: i32,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update linkups set state = 'canceled', canceled_reason = $4, lock_version = lock_version + 1
+         where id = $1 and state = $2::text::linkup_state and lock_version = $3",
+        id,
+        from,
+        lock_version,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(done == 1)
+}
+
+/// The region timezone stored in a LinkUp's brief.
+#[tracing::instrument(skip_all, fields(linkup_id = %id))]
+pub async fn timezone(tx: &mut PgConnection, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar!("select brief->>'timezone' from linkups where id = $1", id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten(),
+    )
+}
