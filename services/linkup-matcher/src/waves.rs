@@ -212,6 +212,9 @@ pub async fn pick(
         level: 0,
         pool: 0,
     };
+    // Levels 1 and 2 change only floors and time words: the rows of the last search are reused
+    // until the cooldown changes (level 3).
+    let mut cached: Option<(i64, Vec<Candidate>)> = None;
     for level in 0..=3u8 {
         let search = Search {
             linkup_id: linkup.id,
@@ -224,7 +227,10 @@ pub async fn pick(
             cooldown_days: cooldown_days(level),
             now,
         };
-        let found = search_pool(tx, &search, run_key).await?;
+        let found = match cached.take() {
+            Some((cooldown, rows)) if cooldown == search.cooldown_days => rows,
+            _ => search_pool(tx, &search, run_key).await?,
+        };
         let moment = Moment {
             activity_key: brief.activity_key.clone(),
             motives: brief.motives.clone(),
@@ -249,8 +255,7 @@ pub async fn pick(
             &refs,
             &found,
             &moment,
-            Floors::at_level(level),
-            level,
+            (Floors::at_level(level), level, size),
             run_key,
             linkup.initiator_user_id,
         );
@@ -260,11 +265,11 @@ pub async fn pick(
                 .into_iter()
                 .zip(explained)
                 .map(|(r, e)| (r.user_id, e))
-                .take(size)
                 .collect(),
             level,
             pool: found.len(),
         };
+        cached = Some((search.cooldown_days, found));
         if enough {
             break;
         }
@@ -291,8 +296,7 @@ fn score_pool(
     members: &[&Person],
     found: &[Candidate],
     moment: &Moment,
-    floors: Floors,
-    level: u8,
+    (floors, level, size): (Floors, u8, usize),
     run_key: &str,
     subject: Uuid,
 ) -> (Vec<Ranked>, Vec<serde_json::Value>) {
@@ -319,6 +323,7 @@ fn score_pool(
     scoring::rank(&mut ranked, subject, run_key);
     let explained = ranked
         .iter()
+        .take(size)
         .map(|r| {
             let reasons = match (members.first(), people_by_id.get(&r.user_id)) {
                 (Some(s), Some(p)) => scoring::top_reasons(s, p, moment, &r.score),

@@ -88,47 +88,57 @@ pub async fn find(
     );
     sqlx::query_as!(
         Candidate,
-        r#"select u.id as user_id, p.fingerprint, p.activity_patterns,
-                  (select max(i.sent_at) from linkup_invites i where i.invited_user_id = u.id) as last_invited_at,
-                  (select count(*) from linkup_outcomes o where o.user_id = u.id) as "outcome_count!",
-                  coalesce((select sum(case o.attendance_response when 'attended' then 0.05
-                                         when 'no_show' then -0.10 when 'unsure' then -0.02 else 0 end
-                                     + case o.do_again when true then 0.03 when false then -0.03 else 0 end)
-                            from linkup_outcomes o where o.user_id = u.id), 0)::float8 as "reliability_delta!",
-                  exists(select 1 from linkup_participants a join linkup_participants b on b.linkup_id = a.linkup_id
-                         where a.user_id = $4 and b.user_id = u.id) as "met_before!"
+        r#"select c.user_id as "user_id!", c.fingerprint as "fingerprint!", c.activity_patterns as "activity_patterns!",
+                  c.last_invited_at, c.outcome_count as "outcome_count!",
+                  c.reliability_delta as "reliability_delta!", c.met_before as "met_before!"
            from region_memberships m
-           join regions r on r.id = m.region_id
-           join users u on u.id = m.user_id
-           join profiles p on p.user_id = u.id
-           join entitlements e on e.user_id = u.id
+           -- LATERAL (fenced by OFFSET 0): every filter runs as index lookups for one member at a
+           -- time, so the scan walks region_memberships_region_active_idx from the pivot and stops
+           -- at the limit, whatever the range.
+           cross join lateral (
+             select u.id as user_id, p.fingerprint, p.activity_patterns,
+                    (select max(i.sent_at) from linkup_invites i where i.invited_user_id = u.id) as last_invited_at,
+                    (select count(*) from linkup_outcomes o where o.user_id = u.id) as outcome_count,
+                    coalesce((select sum(case o.attendance_response when 'attended' then 0.05
+                                           when 'no_show' then -0.10 when 'unsure' then -0.02 else 0 end
+                                       + case o.do_again when true then 0.03 when false then -0.03 else 0 end)
+                              from linkup_outcomes o where o.user_id = u.id), 0)::float8 as reliability_delta,
+                    exists(select 1 from linkup_participants a join linkup_participants b on b.linkup_id = a.linkup_id
+                           where a.user_id = $4 and b.user_id = u.id) as met_before
+             from users u
+             join profiles p on p.user_id = u.id
+             join entitlements e on e.user_id = u.id
+             where u.id = m.user_id
+               and u.id <> all($3)
+               and u.state = 'active' and u.deleted_at is null and u.suspended_at is null
+               and e.eligible_to_participate and (e.expires_at is null or e.expires_at > $9)
+               and not exists(select 1 from safety_holds h where h.user_id = m.user_id and h.state <> 'none'
+                              and h.cleared_at is null and (h.expires_at is null or h.expires_at > $9))
+               and not exists(select 1 from user_blocks b
+                              where (b.blocker_user_id = m.user_id and b.blocked_user_id = any($3))
+                                 or (b.blocked_user_id = m.user_id and b.blocker_user_id = any($3)))
+               and not exists(select 1 from linkup_participants a
+                              join linkup_participants b on b.linkup_id = a.linkup_id
+                              join linkups l on l.id = a.linkup_id
+                              where a.user_id = $4 and b.user_id = m.user_id and l.locked_at >= $10)
+               and not exists(select 1 from linkup_participants pp join linkups l on l.id = pp.linkup_id
+                              where pp.user_id = m.user_id and pp.status = 'confirmed' and l.state = 'locked'
+                                and l.event_time between $11 and $12)
+               and p.state in ('complete_mvp', 'complete_full')
+               and u.sms_consent and u.opted_out_at is null
+               and coalesce(p.preferences->'invites_paused', 'false'::jsonb) <> 'true'::jsonb
+               and not (coalesce(p.boundaries->'no_thanks', '[]'::jsonb) ?| array[$5, $6])
+               and not (coalesce(p.preferences->'unavailable_windows', '[]'::jsonb) ? $7)
+               and not exists(select 1 from linkup_invites i where i.linkup_id = $2 and i.invited_user_id = m.user_id)
+               and (select count(*) from linkup_invites i
+                    where i.invited_user_id = m.user_id and i.state = 'pending') < $15
+               and (select count(*) from linkup_invites i
+                    where i.invited_user_id = m.user_id and i.sent_at > $8) < $16
+             offset 0 -- a fence: never flattened into a join the planner may reorder
+           ) c
            where m.region_id = $1 and m.status = 'active' and m.user_id >= $13 and m.user_id < $14
-             and r.state = 'open' and coalesce(r.rules->'paused', 'false'::jsonb) <> 'true'::jsonb
-             and u.id <> all($3)
-             and u.state = 'active' and u.deleted_at is null and u.suspended_at is null
-             and e.eligible_to_participate and (e.expires_at is null or e.expires_at > $9)
-             and not exists(select 1 from safety_holds h where h.user_id = u.id and h.state <> 'none'
-                            and h.cleared_at is null and (h.expires_at is null or h.expires_at > $9))
-             and not exists(select 1 from user_blocks b
-                            where (b.blocker_user_id = u.id and b.blocked_user_id = any($3))
-                               or (b.blocked_user_id = u.id and b.blocker_user_id = any($3)))
-             and not exists(select 1 from linkup_participants a
-                            join linkup_participants b on b.linkup_id = a.linkup_id
-                            join linkups l on l.id = a.linkup_id
-                            where a.user_id = $4 and b.user_id = u.id and l.locked_at >= $10)
-             and not exists(select 1 from linkup_participants pp join linkups l on l.id = pp.linkup_id
-                            where pp.user_id = u.id and pp.status = 'confirmed' and l.state = 'locked'
-                              and l.event_time between $11 and $12)
-             and p.state in ('complete_mvp', 'complete_full')
-             and u.sms_consent and u.opted_out_at is null
-             and coalesce(p.preferences->'invites_paused', 'false'::jsonb) <> 'true'::jsonb
-             and not (coalesce(p.boundaries->'no_thanks', '[]'::jsonb) ?| array[$5, $6])
-             and not (coalesce(p.preferences->'unavailable_windows', '[]'::jsonb) ? $7)
-             and not exists(select 1 from linkup_invites i where i.linkup_id = $2 and i.invited_user_id = u.id)
-             and (select count(*) from linkup_invites i
-                  where i.invited_user_id = u.id and i.state = 'pending') < $15
-             and (select count(*) from linkup_invites i
-                  where i.invited_user_id = u.id and i.sent_at > $8) < $16
+             and exists(select 1 from regions r where r.id = $1 and r.state = 'open'
+                        and coalesce(r.rules->'paused', 'false'::jsonb) <> 'true'::jsonb)
            order by m.user_id
            limit $17"#,
         s.region_id,
