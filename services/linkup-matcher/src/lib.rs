@@ -9,6 +9,7 @@ pub mod changes;
 mod config;
 pub mod copy;
 pub mod create;
+pub mod eligibility;
 pub mod error;
 pub mod lock;
 pub mod out;

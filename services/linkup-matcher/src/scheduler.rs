@@ -4,7 +4,9 @@
 
 use std::time::Duration as StdDuration;
 
-use proto::v1::{LinkupCompleted, LockReason, ReminderDue, ReminderType, SmsPurpose};
+use proto::v1::{
+    Attendance, LinkupCompleted, LockReason, OutcomeReported, ReminderDue, ReminderType, SmsPurpose,
+};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -12,7 +14,7 @@ use uuid::Uuid;
 use crate::brief::Brief;
 use crate::error::MatcherError;
 use crate::out::{self, Cause, Text, Transition};
-use crate::store::{linkups, people, timers};
+use crate::store::{after, linkups, people, timers};
 use crate::{Context, changes, copy, lock, waves};
 
 /// Post-event prompts end this long after completion.
@@ -79,6 +81,7 @@ async fn fire_timer(
         }
         "replacement_end" => changes::replacement_end(tx, ctx, &cause, &linkup).await?,
         "complete" => complete(tx, &cause, &linkup).await?,
+        "prompts_end" => prompts_end(tx, &cause, &linkup).await?,
         _ => {}
     }
     Ok(())
@@ -127,6 +130,33 @@ async fn complete(
     )
     .await?;
     timers::schedule(tx, linkup.id, "prompts_end", 0, cause.at + PROMPTS_FOR).await?;
+    Ok(())
+}
+
+/// Seven days after completion: whoever never answered is recorded as `no_response` and the
+/// router stops prompting them.
+async fn prompts_end(
+    tx: &mut PgConnection,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+) -> Result<(), MatcherError> {
+    for user in after::close_prompts(tx, linkup.id, cause.at).await? {
+        let event = OutcomeReported {
+            linkup_id: linkup.id.to_string(),
+            user_id: user.to_string(),
+            attendance: Attendance::NoResponse.into(),
+            reported_at: Some(proto::timestamp::to_timestamp(cause.at)),
+            ..OutcomeReported::default()
+        };
+        out::publish(
+            tx,
+            cause,
+            event,
+            format!("linkup.outcome_no_response:{}:{user}", linkup.id),
+            user.to_string(),
+        )
+        .await?;
+    }
     Ok(())
 }
 

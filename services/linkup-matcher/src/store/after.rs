@@ -165,3 +165,46 @@ pub async fn drop_participant(
     .rows_affected();
     Ok(done == 1)
 }
+
+/// Records `no_response` for every participant who never answered the attendance question;
+/// returns who.
+#[tracing::instrument(skip_all, fields(linkup_id = %linkup_id))]
+pub async fn close_prompts(
+    tx: &mut PgConnection,
+    linkup_id: Uuid,
+    at: OffsetDateTime,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into linkup_outcomes (linkup_id, user_id, attendance_response, created_at, updated_at)
+         select $1, p.user_id, 'no_response', $2, $2 from linkup_participants p
+         where p.linkup_id = $1 and p.status <> 'canceled'
+         on conflict (linkup_id, user_id) do update set attendance_response = 'no_response'
+           where linkup_outcomes.attendance_response is null
+         returning user_id",
+        linkup_id,
+        at
+    )
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// The LinkUps where `user` holds a pending invite, and those they started that still broadcast.
+#[tracing::instrument(skip_all)]
+pub async fn open_involvement(
+    tx: &mut PgConnection,
+    user: Uuid,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), sqlx::Error> {
+    let invited = sqlx::query_scalar!(
+        "select linkup_id from linkup_invites where invited_user_id = $1 and state = 'pending' order by linkup_id",
+        user
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let started = sqlx::query_scalar!(
+        "select id from linkups where initiator_user_id = $1 and state = 'broadcasting' order by id",
+        user
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok((invited, started))
+}
