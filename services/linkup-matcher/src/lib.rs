@@ -144,3 +144,22 @@ impl Service {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_consumed_event_is_in_the_catalog() {
+        let inputs = [
+            "linkup.requested",
+            "linkup.invite_replied",
+            "billing.entitlement_changed",
+            "safety.hold_changed",
+        ];
+        for name in inputs.iter().chain(AFTER_INPUTS.iter()) {
+            assert!(proto::catalog::by_type_name(name).is_some(), "{name}");
+            let _ = consumer(name);
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Matcher, START, Spec, coffee, fingerprint};
+use proto::Payload;
 use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
@@ -366,5 +367,98 @@ async fn fair_exposure_caps_hold_over_many_linkups() {
     assert!(
         total >= 24 * 4,
         "the caps bind, yet people are invited: {total}"
+    );
+}
+
+#[tokio::test]
+async fn reliable_people_rank_above_no_shows_when_otherwise_alike() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    let other = m
+        .person(Spec {
+            participate: false,
+            ..Spec::default()
+        })
+        .await;
+    let people = m.people(12).await;
+    let (reliable, flaky) = (&people[..6], &people[6..]);
+    let when = START - Duration::days(60);
+    for (group, attendance) in [(reliable, "attended"), (flaky, "no_show")] {
+        for user in group {
+            let past = m
+                .past_linkup(&[other, *user], "completed", when, when)
+                .await;
+            m.exec(&format!(
+                "insert into linkup_outcomes (linkup_id, user_id, attendance_response, do_again) values ('{past}', '{user}', '{attendance}', {})",
+                attendance == "attended"
+            ))
+            .await;
+        }
+    }
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 6)))
+        .await
+        .unwrap();
+    let invited: BTreeSet<Uuid> = m.invites(linkup).await.into_iter().map(|i| i.1).collect();
+    assert_eq!(
+        invited,
+        reliable.iter().copied().collect(),
+        "REL breaks the tie between equals"
+    );
+    let rel: f64 = sqlx::query_scalar("select (explainability->'components'->>'rel')::float8 from linkup_invites where linkup_id = $1 limit 1")
+        .bind(linkup)
+        .fetch_one(&m.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        (rel - 0.58).abs() < 1e-9,
+        "0.5 + attended 0.05 + do-again 0.03 = {rel}"
+    );
+}
+
+#[tokio::test]
+async fn two_time_options_are_offered_and_the_lock_takes_the_majority() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    m.people(6).await;
+    let Some(Payload::LinkupRequested(mut req)) =
+        m.request(initiator, "SAT_MORNING", (2, 4)).payload
+    else {
+        panic!()
+    };
+    req.brief.as_mut().unwrap().option_b_time_window = "SUN_AFTERNOON".into();
+    let envelope = m.envelope(req, "ab".into(), initiator.to_string());
+    let linkup = m.create(&envelope).await.unwrap();
+    let texts = m.texts().await;
+    assert!(
+        texts[0].text.contains("A) Sat 9am or B) Sun 12pm")
+            && texts[0].text.contains("Reply A, B or NO"),
+        "{}",
+        texts[0].text
+    );
+    let invites = m.invites(linkup).await;
+    for (invite, option) in invites.iter().take(3).zip(["B", "A", "B"]) {
+        let mut reply = m.reply_envelope(invite.0, true);
+        let Some(Payload::InviteReplied(r)) = reply.payload.as_mut() else {
+            panic!()
+        };
+        r.selected_option = option.into();
+        m.deliver_reply(&reply).await;
+    }
+    assert_eq!(m.state(linkup).await, "locked");
+    let Some(Payload::LinkupLocked(l)) = m.events("linkup.locked").await.pop() else {
+        panic!()
+    };
+    assert_eq!(l.selected_option, "B");
+    let event: time::OffsetDateTime =
+        sqlx::query_scalar("select event_time from linkups where id = $1")
+            .bind(linkup)
+            .fetch_one(&m.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        event,
+        time::macros::datetime!(2026-11-29 20:00 UTC),
+        "Sunday 12:00 in Los Angeles"
     );
 }

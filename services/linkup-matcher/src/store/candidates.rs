@@ -63,9 +63,9 @@ pub struct Candidate {
     pub activity_patterns: serde_json::Value,
     /// Their latest invite.
     pub last_invited_at: Option<OffsetDateTime>,
-    /// Outcomes on record.
+    /// Outcomes and mutual exchanges on record.
     pub outcome_count: i64,
-    /// Sum of reliability deltas over them.
+    /// Sum of reliability deltas over them (product-rules section 5, mutual exchange +0.02).
     pub reliability_delta: f64,
     /// In a LinkUp with the initiator before.
     pub met_before: bool,
@@ -98,16 +98,19 @@ pub async fn find(
            cross join lateral (
              select u.id as user_id, p.fingerprint, p.activity_patterns,
                     (select max(i.sent_at) from linkup_invites i where i.invited_user_id = u.id) as last_invited_at,
-                    (select count(*) from linkup_outcomes o where o.user_id = u.id) as outcome_count,
-                    coalesce((select sum(case o.attendance_response when 'attended' then 0.05
-                                           when 'no_show' then -0.10 when 'unsure' then -0.02 else 0 end
-                                       + case o.do_again when true then 0.03 when false then -0.03 else 0 end)
-                              from linkup_outcomes o where o.user_id = u.id), 0)::float8 as reliability_delta,
+                    (select count(*) from linkup_outcomes o where o.user_id = u.id) + x.exchanges as outcome_count,
+                    (coalesce((select sum(case o.attendance_response when 'attended' then 0.05
+                                            when 'no_show' then -0.10 when 'unsure' then -0.02 else 0 end
+                                        + case o.do_again when true then 0.03 when false then -0.03 else 0 end)
+                               from linkup_outcomes o where o.user_id = u.id), 0) + 0.02 * x.exchanges)::float8
+                      as reliability_delta,
                     exists(select 1 from linkup_participants a join linkup_participants b on b.linkup_id = a.linkup_id
                            where a.user_id = $4 and b.user_id = u.id) as met_before
              from users u
              join profiles p on p.user_id = u.id
              join entitlements e on e.user_id = u.id
+             cross join lateral (select count(*) as exchanges from contact_exchanges x
+                                 where x.user_a_id = m.user_id or x.user_b_id = m.user_id) x
              where u.id = m.user_id
                and u.id <> all($3)
                and u.state = 'active' and u.deleted_at is null and u.suspended_at is null
