@@ -14,8 +14,8 @@
 use std::time::Instant;
 
 use linkup_matcher::brief::{Brief, TimeOption};
+use linkup_matcher::pick;
 use linkup_matcher::store::linkups::Linkup;
-use linkup_matcher::waves;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor, PgPool};
@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
         let (linkup, brief) = linkup(*initiator, region, now, n);
         let mut tx = matcher.begin().await?;
         let started = Instant::now();
-        let pick = waves::pick(&mut tx, &linkup, &brief, 6, &format!("bench:{n}"), now).await?;
+        let pick = pick::pick(&mut tx, &linkup, &brief, 6, &format!("bench:{n}"), now).await?;
         times.push(started.elapsed());
         invited += pick.invitees.len();
         tx.rollback().await?;

@@ -186,6 +186,18 @@ async fn reveal(
         linkup.to_string(),
     )
     .await?;
+    tell_each_other(tx, ctx, cause, linkup, exchange, both).await
+}
+
+/// Each of the pair gets the other's first name and number, and how to BLOCK.
+async fn tell_each_other(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    linkup: Uuid,
+    exchange: Uuid,
+    both: [Uuid; 2],
+) -> Result<(), MatcherError> {
     let contacts = people::contacts(tx, &both).await?;
     let timezone = linkups::timezone(tx, linkup)
         .await?

@@ -13,9 +13,28 @@ use uuid::Uuid;
 use crate::after::id;
 use crate::brief::Brief;
 use crate::error::MatcherError;
-use crate::out::{self, Cause, Text, Transition};
-use crate::store::{after, invites, linkups, people, timers};
+use crate::out::{self, Cause, Notice, Transition};
+use crate::store::{after, invites, linkups, timers};
 use crate::{Context, copy, lock, waves};
+
+/// Who a cancel affects: accepted invitees before the lock, every participant after; `None`
+/// when the LinkUp is past canceling.
+async fn affected(
+    tx: &mut PgConnection,
+    linkup: &linkups::Linkup,
+) -> Result<Option<Vec<Uuid>>, MatcherError> {
+    Ok(match linkup.state.as_str() {
+        "locked" => Some(linkups::participants(tx, linkup.id).await?),
+        "broadcasting" => Some(
+            invites::accepted(tx, linkup.id)
+                .await?
+                .into_iter()
+                .map(|(u, _)| u)
+                .collect(),
+        ),
+        _ => None,
+    })
+}
 
 /// Longest and shortest deadline of a replacement wave.
 const REPLACEMENT_MAX: Duration = Duration::hours(4);
@@ -73,26 +92,11 @@ pub(crate) async fn cancel_linkup(
     by: Option<Uuid>,
 ) -> Result<(), MatcherError> {
     let was_locked = linkup.state == "locked";
-    let affected: Vec<Uuid> = if was_locked {
-        linkups::participants(tx, linkup.id).await?
-    } else if linkup.state == "broadcasting" {
-        invites::accepted(tx, linkup.id)
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect()
-    } else {
+    let Some(affected) = affected(tx, linkup).await? else {
         return Ok(());
     };
-    if !linkups::cancel(
-        tx,
-        linkup.id,
-        &linkup.state,
-        linkup.lock_version,
-        reason_text,
-    )
-    .await?
-    {
+    let v = linkup.lock_version;
+    if !linkups::cancel(tx, linkup.id, &linkup.state, v, reason_text).await? {
         return Ok(());
     }
     let t = Transition {
@@ -103,11 +107,12 @@ pub(crate) async fn cancel_linkup(
         to: Some("canceled"),
     };
     out::record(tx, cause, t).await?;
+    let states = ["pending", "accepted"];
     lock::close(
         tx,
         cause,
         linkup.id,
-        &["pending", "accepted"],
+        &states,
         None,
         InviteCloseReason::LinkupCanceled,
     )
@@ -132,48 +137,16 @@ pub(crate) async fn cancel_linkup(
     .await?;
     let brief = Brief::from_json(&linkup.brief);
     let when = crate::brief::local_label(linkup.event_time.unwrap_or(cause.at), &brief.timezone);
-    tell_all(
+    let notice = notice(linkup.id, &brief, "canceled");
+    out::tell(
         tx,
         ctx,
         cause,
-        linkup.id,
-        &brief,
+        notice,
         &tell,
         &copy::canceled(&brief.activity_name, &when),
-        "canceled",
     )
     .await
-}
-
-/// Texts `body` to each of `users` once (keyed by `what`).
-#[allow(clippy::too_many_arguments)]
-async fn tell_all(
-    tx: &mut PgConnection,
-    ctx: &Context,
-    cause: &Cause,
-    linkup: Uuid,
-    brief: &Brief,
-    users: &[Uuid],
-    body: &str,
-    what: &str,
-) -> Result<(), MatcherError> {
-    for contact in people::contacts(tx, users).await? {
-        let text = Text {
-            to: &contact,
-            body: body.to_owned(),
-            purpose: SmsPurpose::LockNotice,
-            idempotency_key: format!(
-                "{what}-sms:{linkup}:{}:{}",
-                contact.user_id,
-                cause.at.unix_timestamp()
-            ),
-            linkup_id: linkup,
-            validity_seconds: 0,
-            timezone: &brief.timezone,
-        };
-        out::send(tx, ctx, cause, text).await?;
-    }
-    Ok(())
 }
 
 /// A participant DROPs a locked LinkUp.
@@ -204,64 +177,77 @@ pub async fn drop_out(
     out::record(tx, cause, t).await?;
     let remaining = linkups::participants(tx, linkup.id).await?;
     let still = i32::try_from(remaining.len()).unwrap_or(0) >= linkup.min_size;
-    let brief = Brief::from_json(&linkup.brief);
     let event_time = linkup.event_time.unwrap_or(cause.at);
-    let deadline = replacement_deadline(cause.at, event_time);
-    let replacing = !still && deadline.is_some();
+    let deadline = replacement_deadline(cause.at, event_time).filter(|_| !still);
     let event = ParticipantDropped {
         linkup_id: linkup.id.to_string(),
         user_id: user.to_string(),
         remaining_count: u32::try_from(remaining.len()).unwrap_or(0),
         still_meets_min: still,
-        replacement_wave_started: replacing,
+        replacement_wave_started: deadline.is_some(),
         source_message_sid: d.source_message_sid.clone(),
         dropped_at: Some(proto::timestamp::to_timestamp(cause.at)),
     };
-    out::publish(
-        tx,
-        cause,
-        event,
-        format!("linkup.participant_dropped:{}:{user}", linkup.id),
-        linkup.id.to_string(),
-    )
-    .await?;
-    tell_all(
+    let key = format!("linkup.participant_dropped:{}:{user}", linkup.id);
+    out::publish(tx, cause, event, key, linkup.id.to_string()).await?;
+    let brief = Brief::from_json(&linkup.brief);
+    let body = copy::drop_confirmed(&brief.activity_name);
+    out::tell(
         tx,
         ctx,
         cause,
-        linkup.id,
-        &brief,
+        notice(linkup.id, &brief, "dropped"),
         &[user],
-        &copy::drop_confirmed(&brief.activity_name),
-        "dropped",
+        &body,
     )
     .await?;
-    let when = crate::brief::local_label(event_time, &brief.timezone);
+    after_drop(tx, ctx, cause, &linkup, (&remaining, still), deadline).await
+}
+
+/// What follows a drop: the group goes on, one replacement wave, or (no time left) cancel.
+async fn after_drop(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    (remaining, still): (&[Uuid], bool),
+    deadline: Option<OffsetDateTime>,
+) -> Result<(), MatcherError> {
+    let brief = Brief::from_json(&linkup.brief);
     if still {
+        let when =
+            crate::brief::local_label(linkup.event_time.unwrap_or(cause.at), &brief.timezone);
         let body = copy::dropped_goes_on(&brief.activity_name, &when, remaining.len());
-        return tell_all(
-            tx, ctx, cause, linkup.id, &brief, &remaining, &body, "goes-on",
+        let key = format!("goes-on:{}", cause.at.unix_timestamp());
+        return out::tell(
+            tx,
+            ctx,
+            cause,
+            notice(linkup.id, &brief, &key),
+            remaining,
+            &body,
         )
         .await;
     }
     match deadline {
         Some(deadline) => {
             timers::schedule(tx, linkup.id, "replacement_end", 0, deadline).await?;
-            let wave = linkup.wave_count + 1;
-            waves::invite(tx, ctx, cause, &linkup, (wave, REPLACEMENT_SIZE), deadline).await
+            let wave = (linkup.wave_count + 1, REPLACEMENT_SIZE);
+            waves::invite(tx, ctx, cause, linkup, wave, deadline).await
         }
         None => {
-            cancel_linkup(
-                tx,
-                ctx,
-                cause,
-                &linkup,
-                CancelReason::ReplacementFailed,
-                "too_few_after_drop",
-                None,
-            )
-            .await
+            let reason = CancelReason::ReplacementFailed;
+            cancel_linkup(tx, ctx, cause, linkup, reason, "too_few_after_drop", None).await
         }
+    }
+}
+
+fn notice<'a>(linkup: Uuid, brief: &'a Brief, key: &'a str) -> Notice<'a> {
+    Notice {
+        linkup_id: linkup,
+        timezone: &brief.timezone,
+        purpose: SmsPurpose::LockNotice,
+        key,
     }
 }
 
@@ -284,30 +270,20 @@ pub(crate) async fn join_replacement(
     linkups::add_participants(tx, linkup.id, linkup.initiator_user_id, &[user], cause.at).await?;
     let group = linkups::participants(tx, linkup.id).await?;
     let brief = Brief::from_json(&linkup.brief);
-    let when = crate::brief::local_label(linkup.event_time.unwrap_or(cause.at), &brief.timezone);
-    let url = format!(
-        "{}/linkups/{}",
-        ctx.public_base_url.trim_end_matches('/'),
-        linkup.id
-    );
-    let body = copy::locked(
-        &brief.activity_name,
-        &when,
-        &brief.area(),
-        group.len(),
-        &url,
-    );
-    tell_all(tx, ctx, cause, linkup.id, &brief, &[user], &body, "joined").await?;
+    let event_time = linkup.event_time.unwrap_or(cause.at);
+    let body = lock::lock_notice(ctx, linkup.id, &brief, event_time, group.len());
+    out::tell(
+        tx,
+        ctx,
+        cause,
+        notice(linkup.id, &brief, "joined"),
+        &[user],
+        &body,
+    )
+    .await?;
     if i32::try_from(group.len()).unwrap_or(0) >= linkup.min_size {
-        lock::close(
-            tx,
-            cause,
-            linkup.id,
-            &["pending"],
-            None,
-            InviteCloseReason::Filled,
-        )
-        .await?;
+        let reason = InviteCloseReason::Filled;
+        lock::close(tx, cause, linkup.id, &["pending"], None, reason).await?;
     }
     Ok(())
 }

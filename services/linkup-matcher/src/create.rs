@@ -9,7 +9,7 @@ use proto::v1::{
 };
 use proto::{Envelope, Payload};
 use sqlx::PgConnection;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::brief::{Brief, TimeOption};
@@ -57,11 +57,7 @@ pub async fn create(
     envelope: &Envelope,
     req: &LinkupRequested,
 ) -> Result<(), MatcherError> {
-    let now = ctx.clock.now();
-    let cause = Cause::of(envelope, now);
-    let initiator = parse_id(&req.initiator_user_id)?;
-    let region = parse_id(&req.region_id)?;
-    let proto_brief = req.brief.clone().unwrap_or_default();
+    let cause = Cause::of(envelope, ctx.clock.now());
     if linkups::by_create_key(tx, &req.request_key)
         .await?
         .is_some()
@@ -69,14 +65,40 @@ pub async fn create(
         tracing::info!("linkup request replayed; the LinkUp exists");
         return Ok(());
     }
+    match plan(tx, req, cause.at).await? {
+        Ok(plan) => open(tx, ctx, &cause, req, plan).await,
+        Err((reason, suggestion)) => refuse(tx, &cause, req, reason, suggestion).await,
+    }
+}
+
+/// A request that passed every check.
+struct Plan {
+    initiator: Uuid,
+    region: Uuid,
+    brief: Brief,
+    sizes: (i32, i32),
+    window_end: OffsetDateTime,
+    first_start: OffsetDateTime,
+}
+
+/// Checks the initiator and the brief and fixes the acceptance window, or says why not (with a
+/// later time window for a request that comes too soon).
+async fn plan(
+    tx: &mut PgConnection,
+    req: &LinkupRequested,
+    now: OffsetDateTime,
+) -> Result<Result<Plan, (RefusalReason, String)>, MatcherError> {
+    let initiator = parse_id(&req.initiator_user_id)?;
+    let region = parse_id(&req.region_id)?;
     if let Some(reason) = refusal(tx, initiator, region, now).await? {
-        return refuse(tx, &cause, req, reason, String::new()).await;
+        return Ok(Err((reason, String::new())));
     }
     let timezone = people::region_timezone(tx, region)
         .await?
         .unwrap_or_else(|| timewin::DEFAULT_TIMEZONE.to_owned());
+    let proto_brief = req.brief.clone().unwrap_or_default();
     let Some((brief, sizes)) = resolve(tx, &proto_brief, &timezone, now).await? else {
-        return refuse(tx, &cause, req, RefusalReason::InvalidBrief, String::new()).await;
+        return Ok(Err((RefusalReason::InvalidBrief, String::new())));
     };
     let first_start = brief.options.iter().map(|o| o.starts).min().unwrap_or(now);
     let Some(window_end) = timewin::acceptance_end(now, first_start) else {
@@ -85,21 +107,40 @@ pub async fn create(
             .and_then(|w| timewin::later_suggestion(w, now, &timezone))
             .map(TimeWindow::label)
             .unwrap_or_default();
-        return refuse(tx, &cause, req, RefusalReason::TooSoon, suggestion).await;
+        return Ok(Err((RefusalReason::TooSoon, suggestion)));
     };
-    let brief_json = brief.to_json(&proto_brief);
+    Ok(Ok(Plan {
+        initiator,
+        region,
+        brief,
+        sizes,
+        window_end,
+        first_start,
+    }))
+}
+
+/// Inserts the LinkUp as a draft, starts broadcasting, schedules its timers, publishes
+/// `linkup.created` and sends the first wave.
+async fn open(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    req: &LinkupRequested,
+    plan: Plan,
+) -> Result<(), MatcherError> {
+    let proto_brief = req.brief.clone().unwrap_or_default();
+    let brief_json = plan.brief.to_json(&proto_brief);
     let new = linkups::NewLinkup {
         create_key: &req.request_key,
-        initiator_user_id: initiator,
-        region_id: region,
+        initiator_user_id: plan.initiator,
+        region_id: plan.region,
         brief: &brief_json,
-        min_size: sizes.0,
-        max_size: sizes.1,
+        min_size: plan.sizes.0,
+        max_size: plan.sizes.1,
         correlation_id: cause.correlation_uuid(),
-        at: now,
+        at: cause.at,
     };
     let Some(id) = linkups::insert_draft(tx, &new).await? else {
-        tracing::info!("linkup request replayed; the LinkUp exists");
         return Ok(());
     };
     let t = |from, to, event_type| Transition {
@@ -109,33 +150,33 @@ pub async fn create(
         from,
         to,
     };
-    out::record(tx, &cause, t(None, Some("draft"), "linkup.created")).await?;
-    linkups::start_broadcast(tx, id, window_end, first_start, now).await?;
+    out::record(tx, cause, t(None, Some("draft"), "linkup.created")).await?;
+    linkups::start_broadcast(tx, id, plan.window_end, plan.first_start, cause.at).await?;
     out::record(
         tx,
-        &cause,
+        cause,
         t(Some("draft"), Some("broadcasting"), "linkup.broadcasting"),
     )
     .await?;
     for (wave, offset) in WAVE_OFFSETS {
-        if now + offset < window_end {
-            timers::schedule(tx, id, "wave", wave, now + offset).await?;
+        if cause.at + offset < plan.window_end {
+            timers::schedule(tx, id, "wave", wave, cause.at + offset).await?;
         }
     }
-    timers::schedule(tx, id, "window_end", 0, window_end).await?;
+    timers::schedule(tx, id, "window_end", 0, plan.window_end).await?;
     let created = LinkupCreated {
         linkup_id: id.to_string(),
-        initiator_user_id: initiator.to_string(),
-        region_id: region.to_string(),
+        initiator_user_id: plan.initiator.to_string(),
+        region_id: plan.region.to_string(),
         state: LinkupState::Broadcasting.into(),
         brief: Some(proto_brief),
-        acceptance_window_ends_at: Some(proto::timestamp::to_timestamp(window_end)),
+        acceptance_window_ends_at: Some(proto::timestamp::to_timestamp(plan.window_end)),
         request_key: req.request_key.clone(),
-        created_at: Some(proto::timestamp::to_timestamp(now)),
+        created_at: Some(proto::timestamp::to_timestamp(cause.at)),
     };
     out::publish(
         tx,
-        &cause,
+        cause,
         created,
         format!("linkup.created:{id}"),
         id.to_string(),
@@ -144,7 +185,7 @@ pub async fn create(
     let linkup = linkups::lock_row(tx, id)
         .await?
         .ok_or(MatcherError::UnexpectedEvent("linkup vanished"))?;
-    waves::send_wave(tx, ctx, &cause, &linkup, 1).await
+    waves::send_wave(tx, ctx, cause, &linkup, 1).await
 }
 
 fn parse_id(s: &str) -> Result<Uuid, MatcherError> {

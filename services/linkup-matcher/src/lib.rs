@@ -13,6 +13,7 @@ pub mod eligibility;
 pub mod error;
 pub mod lock;
 pub mod out;
+pub mod pick;
 pub mod replies;
 pub mod scheduler;
 pub mod scoring;

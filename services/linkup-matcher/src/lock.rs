@@ -7,12 +7,12 @@ use proto::v1::{
     SmsPurpose,
 };
 use sqlx::PgConnection;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::brief::Brief;
 use crate::error::MatcherError;
-use crate::out::{self, Cause, Text, Transition};
+use crate::out::{self, Cause, Notice, Transition};
 use crate::store::{invites, linkups, people, timers};
 use crate::{Context, copy, timewin};
 
@@ -36,24 +36,8 @@ pub async fn lock_or_expire(
         return Ok(false);
     }
     let accepted = invites::accepted(tx, linkup.id).await?;
-    let mut group: Vec<Uuid> = vec![linkup.initiator_user_id];
-    group.extend(accepted.iter().map(|(u, _)| *u));
-    let invitees: Vec<Uuid> = accepted.iter().map(|(u, _)| *u).collect();
-    let dropped = people::now_ineligible(tx, &invitees, &group, cause.at).await?;
-    if !dropped.is_empty() {
-        close(
-            tx,
-            cause,
-            linkup.id,
-            &["accepted"],
-            Some(&dropped),
-            InviteCloseReason::Ineligible,
-        )
-        .await?;
-        group.retain(|u| !dropped.contains(u));
-    }
-    let size = i32::try_from(group.len()).unwrap_or(i32::MAX);
-    if size < linkup.min_size {
+    let (group, dropped) = recheck(tx, cause, linkup, &accepted).await?;
+    if i32::try_from(group.len()).unwrap_or(i32::MAX) < linkup.min_size {
         if reason == LockReason::WindowEndedMinMet {
             expire(tx, ctx, cause, linkup, &group).await?;
         }
@@ -61,9 +45,8 @@ pub async fn lock_or_expire(
     }
     let brief = Brief::from_json(&linkup.brief);
     let option = pick_option(&accepted, &dropped);
-    let chosen = brief.option(&option).cloned();
-    let event_time = chosen.as_ref().map(|o| o.starts);
-    if !linkups::mark_locked(tx, linkup.id, linkup.lock_version, event_time, cause.at).await? {
+    let chosen = brief.option(&option).map(|o| o.starts);
+    if !linkups::mark_locked(tx, linkup.id, linkup.lock_version, chosen, cause.at).await? {
         return Ok(false);
     }
     let t = Transition {
@@ -84,16 +67,13 @@ pub async fn lock_or_expire(
         InviteCloseReason::Filled,
     )
     .await?;
-    let event_time = event_time.or(linkup.event_time).unwrap_or(cause.at);
-    timers::schedule(tx, linkup.id, "complete", 0, event_time + COMPLETE_AFTER).await?;
-    let (remind_at, late) = timewin::reminder_time(event_time, cause.at, &brief.timezone);
-    timers::schedule_reminder(
-        tx,
-        linkup.id,
-        if late { "after_late_lock" } else { "event_day" },
-        remind_at,
-    )
-    .await?;
+    let event_time = chosen.or(linkup.event_time).unwrap_or(cause.at);
+    schedule_after_lock(tx, cause, linkup.id, event_time, &brief.timezone).await?;
+    let selected = if brief.options.len() > 1 {
+        option
+    } else {
+        String::new()
+    };
     let locked = LinkupLocked {
         linkup_id: linkup.id.to_string(),
         initiator_user_id: linkup.initiator_user_id.to_string(),
@@ -102,49 +82,71 @@ pub async fn lock_or_expire(
         locked_at: Some(proto::timestamp::to_timestamp(cause.at)),
         event_time: Some(proto::timestamp::to_timestamp(event_time)),
         reason: reason.into(),
-        selected_option: if brief.options.len() > 1 {
-            option
-        } else {
-            String::new()
-        },
+        selected_option: selected,
         region_id: linkup.region_id.to_string(),
         activity_key: brief.activity_key.clone(),
     };
-    out::publish(
-        tx,
-        cause,
-        locked,
-        format!("linkup.locked:{}", linkup.id),
-        linkup.id.to_string(),
-    )
-    .await?;
-    let when = crate::brief::local_label(event_time, &brief.timezone);
-    let url = format!(
-        "{}/linkups/{}",
-        ctx.public_base_url.trim_end_matches('/'),
-        linkup.id
-    );
-    let body = copy::locked(
-        &brief.activity_name,
-        &when,
-        &brief.area(),
-        group.len(),
-        &url,
-    );
-    for contact in people::contacts(tx, &group).await? {
-        let text = Text {
-            to: &contact,
-            body: body.clone(),
-            purpose: SmsPurpose::LockNotice,
-            idempotency_key: format!("locked-sms:{}:{}", linkup.id, contact.user_id),
-            linkup_id: linkup.id,
-            validity_seconds: 0,
-            timezone: &brief.timezone,
-        };
-        out::send(tx, ctx, cause, text).await?;
-    }
+    let key = format!("linkup.locked:{}", linkup.id);
+    out::publish(tx, cause, locked, key, linkup.id.to_string()).await?;
+    let body = lock_notice(ctx, linkup.id, &brief, event_time, group.len());
+    let notice = Notice {
+        linkup_id: linkup.id,
+        timezone: &brief.timezone,
+        purpose: SmsPurpose::LockNotice,
+        key: "locked",
+    };
+    out::tell(tx, ctx, cause, notice, &group, &body).await?;
     tracing::info!(participants = group.len(), "linkup locked");
     Ok(true)
+}
+
+/// The group at lock time (initiator first) after the safety, entitlement and block re-check,
+/// and those the re-check removed (their invites closed).
+async fn recheck(
+    tx: &mut PgConnection,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    accepted: &[(Uuid, Option<String>)],
+) -> Result<(Vec<Uuid>, Vec<Uuid>), MatcherError> {
+    let invitees: Vec<Uuid> = accepted.iter().map(|(u, _)| *u).collect();
+    let mut group = vec![linkup.initiator_user_id];
+    group.extend(&invitees);
+    let dropped = people::now_ineligible(tx, &invitees, &group, cause.at).await?;
+    if !dropped.is_empty() {
+        let reason = InviteCloseReason::Ineligible;
+        close(tx, cause, linkup.id, &["accepted"], Some(&dropped), reason).await?;
+        group.retain(|u| !dropped.contains(u));
+    }
+    Ok((group, dropped))
+}
+
+/// Completion at event time + 2 h and the reminder (09:00 local, or an hour after a late lock).
+async fn schedule_after_lock(
+    tx: &mut PgConnection,
+    cause: &Cause,
+    linkup: Uuid,
+    event_time: OffsetDateTime,
+    timezone: &str,
+) -> Result<(), MatcherError> {
+    timers::schedule(tx, linkup, "complete", 0, event_time + COMPLETE_AFTER).await?;
+    let (remind_at, late) = timewin::reminder_time(event_time, cause.at, timezone);
+    let kind = if late { "after_late_lock" } else { "event_day" };
+    timers::schedule_reminder(tx, linkup, kind, remind_at).await?;
+    Ok(())
+}
+
+/// The lock notice: activity, time, area, head count, the LinkUp page, how to DROP.
+pub fn lock_notice(
+    ctx: &Context,
+    linkup: Uuid,
+    brief: &Brief,
+    event_time: OffsetDateTime,
+    people: usize,
+) -> String {
+    let when = crate::brief::local_label(event_time, &brief.timezone);
+    let base = ctx.public_base_url.trim_end_matches('/');
+    let url = format!("{base}/linkups/{linkup}");
+    copy::locked(&brief.activity_name, &when, &brief.area(), people, &url)
 }
 
 /// The option most accepted invitees picked (ties and no picks: A).
@@ -170,43 +172,37 @@ async fn expire(
     linkup: &linkups::Linkup,
     group: &[Uuid],
 ) -> Result<(), MatcherError> {
-    if !linkups::transition(
-        tx,
-        linkup.id,
-        "broadcasting",
-        "expired",
-        linkup.lock_version,
-        cause.at,
-    )
-    .await?
-    {
+    let (id, v) = (linkup.id, linkup.lock_version);
+    if !linkups::transition(tx, id, "broadcasting", "expired", v, cause.at).await? {
         return Ok(());
     }
     let t = Transition {
         entity_type: "linkup",
-        entity_id: linkup.id,
+        entity_id: id,
         event_type: "linkup.expired",
         from: Some("broadcasting"),
         to: Some("expired"),
     };
     out::record(tx, cause, t).await?;
+    let states = ["pending", "accepted"];
     close(
         tx,
         cause,
-        linkup.id,
-        &["pending", "accepted"],
+        id,
+        &states,
         None,
         InviteCloseReason::LinkupExpired,
     )
     .await?;
+    let initiator = [linkup.initiator_user_id];
     let accepted: Vec<Uuid> = group
         .iter()
         .copied()
-        .filter(|u| *u != linkup.initiator_user_id)
+        .filter(|u| *u != initiator[0])
         .collect();
     let expired = LinkupExpired {
-        linkup_id: linkup.id.to_string(),
-        initiator_user_id: linkup.initiator_user_id.to_string(),
+        linkup_id: id.to_string(),
+        initiator_user_id: initiator[0].to_string(),
         accepted_user_ids: accepted.iter().map(Uuid::to_string).collect(),
         min_size: u32::try_from(linkup.min_size).unwrap_or(0),
         expired_at: Some(proto::timestamp::to_timestamp(cause.at)),
@@ -215,28 +211,36 @@ async fn expire(
         tx,
         cause,
         expired,
-        format!("linkup.expired:{}", linkup.id),
-        linkup.id.to_string(),
+        format!("linkup.expired:{id}"),
+        id.to_string(),
     )
     .await?;
     let brief = Brief::from_json(&linkup.brief);
-    for contact in people::contacts(tx, group).await? {
-        let body = if contact.user_id == linkup.initiator_user_id {
-            copy::expired_initiator(&brief.activity_name)
-        } else {
-            copy::expired_accepted(&brief.activity_name)
-        };
-        let text = Text {
-            to: &contact,
-            body,
-            purpose: SmsPurpose::LockNotice,
-            idempotency_key: format!("expired-sms:{}:{}", linkup.id, contact.user_id),
-            linkup_id: linkup.id,
-            validity_seconds: 0,
-            timezone: &brief.timezone,
-        };
-        out::send(tx, ctx, cause, text).await?;
-    }
+    let (tz, activity) = (brief.timezone.as_str(), brief.activity_name.as_str());
+    let notice = Notice {
+        linkup_id: id,
+        timezone: tz,
+        purpose: SmsPurpose::LockNotice,
+        key: "expired",
+    };
+    out::tell(
+        tx,
+        ctx,
+        cause,
+        notice,
+        &initiator,
+        &copy::expired_initiator(activity),
+    )
+    .await?;
+    out::tell(
+        tx,
+        ctx,
+        cause,
+        notice,
+        &accepted,
+        &copy::expired_accepted(activity),
+    )
+    .await?;
     tracing::info!("linkup expired under min_size");
     Ok(())
 }

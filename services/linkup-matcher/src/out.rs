@@ -191,3 +191,47 @@ pub fn seal(
         tag: sealed.tag,
     }))
 }
+
+/// One text to several people about a LinkUp.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    /// The LinkUp.
+    pub linkup_id: Uuid,
+    /// Its region's timezone (quiet hours).
+    pub timezone: &'a str,
+    /// Why.
+    pub purpose: SmsPurpose,
+    /// Names the notice in each text's idempotency key, with the LinkUp and the recipient:
+    /// the same notice reaches each person at most once.
+    pub key: &'a str,
+}
+
+/// Texts `body` to each of `users` (unknown users skipped).
+///
+/// # Errors
+/// [`MatcherError`] when a read, encryption or the outbox insert fails.
+pub async fn tell(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    notice: Notice<'_>,
+    users: &[Uuid],
+    body: &str,
+) -> Result<(), MatcherError> {
+    for contact in crate::store::people::contacts(tx, users).await? {
+        let text = Text {
+            to: &contact,
+            body: body.to_owned(),
+            purpose: notice.purpose,
+            idempotency_key: format!(
+                "{}-sms:{}:{}",
+                notice.key, notice.linkup_id, contact.user_id
+            ),
+            linkup_id: notice.linkup_id,
+            validity_seconds: 0,
+            timezone: notice.timezone,
+        };
+        send(tx, ctx, cause, text).await?;
+    }
+    Ok(())
+}
