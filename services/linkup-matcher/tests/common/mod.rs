@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod scenarios;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -397,68 +399,5 @@ impl Matcher {
             .fetch_one(&self.db.pool)
             .await
             .unwrap()
-    }
-}
-
-impl Matcher {
-    /// Seeds a LinkUp in `state` with `users` as confirmed participants (first = initiator),
-    /// locked at `locked_at` for `event_time` (history for cooldown and overlap filters).
-    pub async fn past_linkup(
-        &self,
-        users: &[Uuid],
-        state: &str,
-        locked_at: OffsetDateTime,
-        event_time: OffsetDateTime,
-    ) -> Uuid {
-        let id: Uuid = sqlx::query_scalar(
-            "insert into linkups (initiator_user_id, region_id, state, brief, linkup_create_key, locked_at, event_time)
-             values ($1, $2, $3::linkup_state, '{}', $4, $5, $6) returning id",
-        )
-        .bind(users[0])
-        .bind(self.region)
-        .bind(state)
-        .bind(format!("past-{}", self.next()))
-        .bind(locked_at)
-        .bind(event_time)
-        .fetch_one(&self.db.pool)
-        .await
-        .unwrap();
-        for (i, u) in users.iter().enumerate() {
-            sqlx::query(
-                "insert into linkup_participants (linkup_id, user_id, role) values ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(u)
-            .bind(if i == 0 { "initiator" } else { "participant" })
-            .execute(&self.db.pool)
-            .await
-            .unwrap();
-        }
-        id
-    }
-
-    /// Gives `user` an invite in state `state` to a fresh broadcasting LinkUp, sent at `sent_at`.
-    pub async fn other_invite(
-        &self,
-        initiator: Uuid,
-        user: Uuid,
-        state: &str,
-        sent_at: OffsetDateTime,
-    ) {
-        let linkup = self
-            .past_linkup(&[initiator], "broadcasting", sent_at, sent_at)
-            .await;
-        sqlx::query(
-            "insert into linkup_invites (linkup_id, invited_user_id, state, sent_at, idempotency_key)
-             values ($1, $2, $3::invite_state, $4, $5)",
-        )
-        .bind(linkup)
-        .bind(user)
-        .bind(state)
-        .bind(sent_at)
-        .bind(format!("other-{}", self.next()))
-        .execute(&self.db.pool)
-        .await
-        .unwrap();
     }
 }
