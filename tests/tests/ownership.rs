@@ -60,6 +60,7 @@ const MATRIX: &[(&str, &[&str], &[&str])] = &[
             "contact_exchange_choices",
             "contact_exchanges",
             "match_runs",
+            "linkup_timers",
         ],
         &[
             "users",

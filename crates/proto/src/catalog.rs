@@ -184,6 +184,10 @@ payload_catalog! {
     OutcomeReported      => (evt, "linkup.outcome_reported", 1),
     ContactChoiceMade    => (evt, "linkup.contact_choice_made", 1),
     ContactExchanged     => (evt, "linkup.contact_exchanged", 1),
+    LinkupRequestRefused => (evt, "linkup.request_refused", 1),
+    CancelRequested      => (evt, "linkup.cancel_requested", 1),
+    DropRequested        => (evt, "linkup.drop_requested", 1),
+    NoShowRecorded       => (evt, "linkup.no_show_recorded", 1),
 
     EntitlementChanged   => (evt, "billing.entitlement_changed", 1),
     CheckoutCompleted    => (evt, "billing.checkout_completed", 1),

@@ -329,6 +329,35 @@ fn samples() -> Vec<Payload> {
             revealed_at: at(112_000),
         }
         .into(),
+        v1::LinkupRequestRefused {
+            request_key: "rk-2".to_owned(),
+            initiator_user_id: USER_A.to_owned(),
+            reason: v1::RefusalReason::TooSoon.into(),
+            suggested_time_window: "SUN_MORNING".to_owned(),
+            refused_at: at(113_000),
+        }
+        .into(),
+        v1::CancelRequested {
+            linkup_id: LINKUP.to_owned(),
+            user_id: USER_A.to_owned(),
+            reason_text: "initiator_text".to_owned(),
+            source_message_sid: "SM0123456789abcdef0123456789abcde1".to_owned(),
+            requested_at: at(114_000),
+        }
+        .into(),
+        v1::DropRequested {
+            linkup_id: LINKUP.to_owned(),
+            user_id: USER_B.to_owned(),
+            source_message_sid: "SM0123456789abcdef0123456789abcde2".to_owned(),
+            requested_at: at(115_000),
+        }
+        .into(),
+        v1::NoShowRecorded {
+            linkup_id: LINKUP.to_owned(),
+            user_id: USER_B.to_owned(),
+            recorded_at: at(116_000),
+        }
+        .into(),
         v1::EntitlementChanged {
             user_id: USER_A.to_owned(),
             eligible_to_participate: true,

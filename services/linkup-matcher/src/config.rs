@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use platform::config::{CommonConfig, ConfigError, Env};
+use platform::config::{self, CommonConfig, ConfigError, Env};
 
 /// Everything linkup-matcher needs to run. Secrets are redacted from `Debug`.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub struct Config {
     pub grpc_addr: SocketAddr,
     /// `PUBLIC_BASE_URL`: the base of LinkUp page links in texts.
     pub public_base_url: String,
+    /// `JOSH_ENCRYPTION_KEYS` / `JOSH_ACTIVE_KEY_VERSION`: encrypts the texts the matcher sends.
+    pub keyring: crypto::Keyring,
 }
 
 impl Config {
@@ -25,6 +27,7 @@ impl Config {
             common: CommonConfig::from_env(env, 8083)?,
             grpc_addr: env.socket_addr_or("GRPC_ADDR", SocketAddr::from(([0, 0, 0, 0], 9083)))?,
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,
+            keyring: config::keyring(env)?,
         })
     }
 }

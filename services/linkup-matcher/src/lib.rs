@@ -3,11 +3,31 @@
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
 
+pub mod after;
+pub mod brief;
+pub mod changes;
 mod config;
+pub mod copy;
+pub mod create;
+pub mod eligibility;
+pub mod error;
+pub mod lock;
+pub mod out;
+pub mod pick;
+pub mod replies;
+pub mod scheduler;
+pub mod scoring;
+pub mod store;
+pub mod timewin;
+pub mod waves;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use bus::ConsumerSpec;
+use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -16,11 +36,44 @@ pub use config::Config;
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "linkup-matcher";
 
+/// How often the timer worker looks for due timers and reminders.
+const TIMER_POLL: Duration = Duration::from_secs(1);
+
+/// Inputs from the router after a LinkUp started, all handled by [`after::AfterHandler`].
+pub const AFTER_INPUTS: [&str; 4] = [
+    "linkup.outcome_reported",
+    "linkup.contact_choice_made",
+    "linkup.cancel_requested",
+    "linkup.drop_requested",
+];
+
+/// What the matcher's use cases share.
+#[derive(Debug)]
+pub struct Context {
+    /// Encrypts the texts the matcher sends.
+    pub keyring: crypto::Keyring,
+    /// Every time decision reads this clock.
+    pub clock: SharedClock,
+    /// The base of LinkUp page links in texts.
+    pub public_base_url: String,
+}
+
+/// A consumer of `type_name` (e.g. `linkup.requested`), ordered per partition key.
+///
+/// # Panics
+/// Never for the catalog names this crate uses (checked by tests).
+pub fn consumer(type_name: &str) -> ConsumerSpec {
+    let payload = proto::catalog::by_type_name(type_name)
+        .unwrap_or_else(|| unreachable!("{type_name} is in the payload catalog"));
+    ConsumerSpec::ordered(SERVICE, payload)
+}
+
 /// A built, not yet running, linkup-matcher.
 #[derive(Debug)]
 pub struct Service {
     host: ServiceHost,
-    config: Config,
+    ctx: Arc<Context>,
+    replicas: usize,
 }
 
 impl Service {
@@ -30,8 +83,26 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock` (tests and the demo move time).
+    ///
+    /// # Errors
+    /// [`HostError`] when the listener cannot bind.
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        let replicas = config.common.nats_stream_replicas;
+        let ctx = Arc::new(Context {
+            keyring: config.keyring,
+            clock,
+            public_base_url: config.public_base_url,
+        });
+        Ok(Self {
+            host,
+            ctx,
+            replicas,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -39,21 +110,57 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// Serves HTTP, consumes LinkUp requests and invite replies, runs the timer worker and relays
+    /// this service's outbox until `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
-        let replicas = self.config.common.nats_stream_replicas;
+        let ctx = self.ctx.clone();
+        let pool = self.host.pool().clone();
+        let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let create = create::CreateHandler::new(ctx.clone());
+            let reply = replies::ReplyHandler::new(ctx.clone());
+            let (b1, s1) = (bus.clone(), shutdown.clone());
+            let (b2, s2) = (bus.clone(), shutdown.clone());
+            vec![
+                tokio::spawn(
+                    async move { b1.consume(consumer("linkup.requested"), create, s1).await },
+                ),
+                tokio::spawn(async move {
+                    b2.consume(consumer("linkup.invite_replied"), reply, s2)
+                        .await
+                }),
+                tokio::spawn(scheduler::run(pool, ctx, TIMER_POLL, shutdown.clone())),
+            ]
+        };
         bus::run_service(
             self.host,
             SERVICE,
-            replicas,
+            self.replicas,
             Router::new(),
-            |_, _| Vec::new(),
+            start,
             shutdown,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_consumed_event_is_in_the_catalog() {
+        let inputs = [
+            "linkup.requested",
+            "linkup.invite_replied",
+            "billing.entitlement_changed",
+            "safety.hold_changed",
+        ];
+        for name in inputs.iter().chain(AFTER_INPUTS.iter()) {
+            assert!(proto::catalog::by_type_name(name).is_some(), "{name}");
+            let _ = consumer(name);
+        }
     }
 }

@@ -10,6 +10,8 @@ testkit::service_contract! {
         "DATABASE_URL",
         "NATS_URL",
         "PUBLIC_BASE_URL",
+        "JOSH_ENCRYPTION_KEYS",
+        "JOSH_ACTIVE_KEY_VERSION",
     ],
     malformed: [
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
@@ -17,5 +19,7 @@ testkit::service_contract! {
         ("HTTP_ADDR", "localhost"),
         ("GRPC_ADDR", "x:y"),
         ("PUBLIC_BASE_URL", "/relative"),
+        ("JOSH_ENCRYPTION_KEYS", "1:AQEB"),
+        ("JOSH_ACTIVE_KEY_VERSION", "7"),
     ],
 }
