@@ -31,14 +31,31 @@ pub enum BillingError {
 
 impl BillingError {
     /// Whether trying again soon may succeed: Stripe unreachable, overloaded or failing, or
-    /// Postgres failing mid-way. Content errors (a malformed event, an unknown customer, a
+    /// Postgres unreachable, or a deadlock / serialization failure. Content errors (a malformed event, an unknown customer, a
     /// 4xx from Stripe) wait for the reconciliation pass or ops.
     pub fn is_transient(&self) -> bool {
         use crate::stripe::StripeError;
         match self {
-            Self::Stripe(StripeError::Http(_)) | Self::Database(_) => true,
+            Self::Stripe(StripeError::Http(_)) => true,
+            Self::Database(error) => database_transient(error),
             Self::Stripe(StripeError::Status { status, .. }) => *status == 429 || *status >= 500,
             _ => false,
         }
+    }
+}
+
+fn database_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // 40001 serialization_failure, 40P01 deadlock_detected.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code == "40001" || code == "40P01"),
+        _ => false,
     }
 }

@@ -213,7 +213,7 @@ impl Processor {
                     Some(user) => user,
                     None => user_of(tx, &customer).await?,
                 };
-                store::customers::link(tx, user, &customer).await?;
+                link(tx, user, &customer).await?;
                 self.update(tx, user, &event.id, |sub| entitlement::checkout(sub, at))
                     .await
             }
@@ -232,7 +232,7 @@ impl Processor {
                         // Only a live subscription links its customer: the deletion events
                         // that follow customer.deleted must not bring a deleted customer back.
                         if snap.status.is_live() {
-                            store::customers::link(tx, user, &snap.customer).await?;
+                            link(tx, user, &snap.customer).await?;
                         }
                         user
                     }
@@ -327,6 +327,14 @@ impl Processor {
         notify::apply(tx, &self.inner.keyring, &change).await?;
         Ok(())
     }
+}
+
+/// Links a customer to a user under the user's subscription row lock, taken first as
+/// CreateCheckoutLink takes it, so the two never wait on each other in opposite orders.
+async fn link(tx: &mut PgConnection, user_id: Uuid, customer: &str) -> Result<(), BillingError> {
+    store::subscriptions::lock(tx, user_id).await?;
+    store::customers::link(tx, user_id, customer).await?;
+    Ok(())
 }
 
 async fn user_of(tx: &mut PgConnection, customer: &str) -> Result<Uuid, BillingError> {

@@ -181,3 +181,18 @@ async fn an_event_failing_while_stripe_is_down_is_marked_transient_and_retried()
         .await;
     assert_eq!(left, 0);
 }
+
+#[tokio::test]
+async fn a_checkout_for_a_user_that_does_not_exist_fails_for_good_not_transiently() {
+    let b = Billing::new().await;
+    let ghost = Sub::new(uuid::Uuid::new_v4(), 14);
+    b.deliver(&ghost.checkout("evt_ghost", T0)).await;
+    let error: String = sqlx::query_scalar(
+        "select processing_error from stripe_events where stripe_event_id = 'evt_ghost'",
+    )
+    .fetch_one(&b.db.pool)
+    .await
+    .unwrap();
+    assert!(!error.starts_with(billing::process::TRANSIENT), "{error}");
+    assert_eq!(b.processor.retry_transient().await.unwrap(), 0);
+}
