@@ -81,6 +81,9 @@ pub async fn run(
                 .await?;
             vec![Reply::say(copy::CONFIRM_DELETE)]
         }
+        "drop" | "drop out" | "leave" | "cant make it" => {
+            crate::leaving::drop_out(tx, ctx, msg, user).await?
+        }
         "block" => safety_commands::start_block(tx, ctx, user).await?,
         "report" => safety_commands::start_report(tx, ctx, user).await?,
         _ => return Ok(None),

@@ -19,7 +19,9 @@ use crate::store::{identity, magic, sessions};
 use crate::{Context, SERVICE, copy};
 
 /// The event types this handler consumes.
-pub const TYPES: [&str; 6] = [
+pub const TYPES: [&str; 8] = [
+    "linkup.request_refused",
+    "linkup.no_show_recorded",
     "linkup.invite_sent",
     "linkup.invite_closed",
     "linkup.locked",
@@ -95,6 +97,20 @@ impl ReactionsHandler {
                     &e.participant_user_ids,
                 )
                 .await
+            }
+            Some(Payload::LinkupRequestRefused(e)) => {
+                crate::refusals::refused(tx, &self.ctx, envelope, e).await
+            }
+            Some(Payload::NoShowRecorded(e)) => {
+                let user = id(&e.user_id)?;
+                let partition = user.to_string();
+                let cause = crate::screening::Cause {
+                    envelope,
+                    key: &envelope.event_id,
+                    partition: &partition,
+                };
+                let why = ("no_show", "reported not attending a locked LinkUp");
+                crate::screening::strike(tx, &self.ctx, &cause, user, why).await
             }
             _ => Err(RouterError::UnexpectedEvent(
                 "not a matcher fact the router reacts to",

@@ -155,7 +155,8 @@ pub async fn report(
     .await?;
     if report_type == ReportType::Inappropriate {
         let hold = Hold::indefinite("soft_hold", HoldReason::Report);
-        screening::hold(tx, ctx, msg, *reported, &hold, &incident_id.to_string()).await?;
+        let cause = screening::Cause::of(msg);
+        screening::hold(tx, ctx, &cause, *reported, &hold, &incident_id.to_string()).await?;
     }
     sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
     Ok(Some(vec![Reply::say(copy::REPORT_FILED)]))

@@ -59,9 +59,22 @@ pub async fn screen(
     let incident_id = incident(tx, msg, user_id, &hit, severity, admin_alert).await?;
     if let Some(user_id) = user_id {
         match hold_for_tier {
-            Some(h) => hold(tx, ctx, msg, user_id, &h, &incident_id.to_string()).await?,
+            Some(h) => {
+                hold(
+                    tx,
+                    ctx,
+                    &Cause::of(msg),
+                    user_id,
+                    &h,
+                    &incident_id.to_string(),
+                )
+                .await?
+            }
             // Medium language counts as a strike instead; strikes escalate to holds.
-            None => strike(tx, ctx, msg, user_id).await?,
+            None => {
+                let why = ("safety_keyword", "medium-tier language");
+                strike(tx, ctx, &Cause::of(msg), user_id, why).await?;
+            }
         }
     }
     let replies = vec![Reply::with_purpose(reply, SmsPurpose::Safety)];
@@ -120,15 +133,40 @@ async fn incident(
     Ok(id)
 }
 
-async fn strike(
+/// What caused a safety action: the envelope, a key unique to the cause, and the partition of
+/// the facts it publishes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cause<'a> {
+    /// The message that caused it.
+    pub envelope: &'a proto::Envelope,
+    /// Unique per cause (the inbound message SID, or the fact's event id).
+    pub key: &'a str,
+    /// Partition key of the published facts.
+    pub partition: &'a str,
+}
+
+impl<'a> Cause<'a> {
+    /// Caused by an inbound text.
+    pub(crate) fn of(msg: &'a Inbound<'a>) -> Self {
+        Self {
+            envelope: msg.envelope,
+            key: msg.message_sid,
+            partition: msg.phone_hash,
+        }
+    }
+}
+
+/// Records a strike (`why` = strike type and reason) and applies the hold thresholds: 3 active
+/// in 90 days → a 7-day soft hold, 4 or more → a hard hold.
+pub(crate) async fn strike(
     tx: &mut PgConnection,
     ctx: &Context,
-    msg: &Inbound<'_>,
+    cause: &Cause<'_>,
     user_id: Uuid,
+    why: (&str, &str),
 ) -> Result<(), RouterError> {
     let now = ctx.clock.now();
-    let active =
-        store::add_strike(tx, user_id, "safety_keyword", "medium-tier language", now).await?;
+    let active = store::add_strike(tx, user_id, why.0, why.1, now).await?;
     let escalation = if active >= 4 {
         Some(Hold::indefinite("hard_hold", HoldReason::Strikes))
     } else if active == 3 {
@@ -141,7 +179,7 @@ async fn strike(
         None
     };
     if let Some(h) = escalation {
-        hold(tx, ctx, msg, user_id, &h, "").await?;
+        hold(tx, ctx, cause, user_id, &h, "").await?;
     }
     Ok(())
 }
@@ -168,7 +206,7 @@ impl Hold {
 pub(crate) async fn hold(
     tx: &mut PgConnection,
     ctx: &Context,
-    msg: &Inbound<'_>,
+    cause: &Cause<'_>,
     user_id: Uuid,
     hold: &Hold,
     incident_id: &str,
@@ -201,10 +239,10 @@ pub(crate) async fn hold(
     };
     events::publish(
         tx,
-        msg.envelope,
+        cause.envelope,
         fact,
-        format!("hold:{}:{state}", msg.message_sid),
-        msg.phone_hash,
+        format!("hold:{}:{state}", cause.key),
+        cause.partition,
     )
     .await
 }

@@ -129,3 +129,17 @@ pub fn paywall(url: &str) -> String {
 /// Billing could not be asked.
 pub const BILLING_UNAVAILABLE: &str =
     "I can't check your membership right now. Please try again in a minute.";
+
+/// DROP with nothing to leave.
+pub const NOTHING_TO_DROP: &str = "You're not in any upcoming LinkUp right now.";
+
+/// A participant's DROP.
+pub const DROPPED: &str = "OK, you're out. I'll let the group know. Thanks for telling me early.";
+
+/// The initiator's DROP: their LinkUp is canceled.
+pub const CANCELING: &str = "OK, I'm canceling your LinkUp and letting everyone know.";
+
+/// The matcher found the time too soon: try the later one it suggests.
+pub fn linkup_too_soon_retry(later: &str) -> String {
+    format!("That's too soon for me to gather a group. Try {later}? Text it like 'coffee {later}'.")
+}

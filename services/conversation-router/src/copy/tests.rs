@@ -92,6 +92,10 @@ fn all_texts() -> Vec<(String, usize)> {
             1,
         ),
         (BILLING_UNAVAILABLE.to_owned(), 1),
+        (NOTHING_TO_DROP.to_owned(), 1),
+        (DROPPED.to_owned(), 1),
+        (CANCELING.to_owned(), 1),
+        (linkup_too_soon_retry("Sun afternoon"), 1),
         (
             which_invite(&[
                 "coffee Sat morning".to_owned(),

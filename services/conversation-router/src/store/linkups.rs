@@ -123,3 +123,29 @@ pub async fn summary(
     .fetch_optional(&mut *tx)
     .await
 }
+
+/// The user's next LinkUp they could leave: one they started (forming or locked) or joined
+/// (locked), soonest first; `(linkup id, whether they started it)`.
+#[tracing::instrument(skip_all)]
+pub async fn next_to_leave(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<(Uuid, bool)>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select l.id, (l.initiator_user_id = $1) as "initiator!"
+           from linkups l
+           where ((l.initiator_user_id = $1 and l.state in ('broadcasting', 'locked'))
+                  or (l.state = 'locked' and exists (
+                        select 1 from linkup_participants p
+                        where p.linkup_id = l.id and p.user_id = $1 and p.status = 'confirmed')))
+             and (l.event_time is null or l.event_time > $2)
+           order by l.event_time nulls last
+           limit 1"#,
+        user_id,
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| (r.id, r.initiator)))
+}
