@@ -4,7 +4,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, PgConnection, PgPool};
 
 /// Test databases older than this are dropped by later test runs.
-const STALE_AFTER_SECS: u64 = 3 * 3600;
+// A whole test run leaves hundreds of databases (about 10 MB each): keep them long enough to
+// inspect a failure, not so long that a busy afternoon fills the disk.
+const STALE_AFTER_SECS: u64 = 30 * 60;
 /// Serialises template creation across concurrently running test processes.
 const TEMPLATE_LOCK_KEY: i64 = 0x6a6f_7368_7465_7374; // "joshtest"
 
