@@ -101,3 +101,14 @@ async fn an_expired_link_is_gone() {
     let page = reqwest::get(format!("{base}/l/{token}")).await.unwrap();
     assert_eq!(page.status().as_u16(), 410);
 }
+
+#[tokio::test]
+async fn the_consent_links_lead_somewhere() {
+    let r = Router::new().await;
+    let base = r.serve().await;
+    for path in ["terms", "privacy"] {
+        let page = reqwest::get(format!("{base}/{path}")).await.unwrap();
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        assert!(page.text().await.unwrap().contains("DELETE"), "{path}");
+    }
+}

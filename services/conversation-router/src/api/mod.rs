@@ -3,6 +3,7 @@
 //! Errors are JSON `{"error": ..., "field": ...}` with the status that fits; a 5xx body is
 //! opaque and its cause chain is logged once, here.
 
+mod legal;
 mod page;
 mod registrations;
 
@@ -35,6 +36,8 @@ pub fn routes(state: ApiState) -> Router {
         .route("/v1/registrations/verify", post(registrations::verify))
         .route("/v1/registrations/resend", post(registrations::resend))
         .route("/l/{token}", get(page::show))
+        .route("/terms", get(legal::terms))
+        .route("/privacy", get(legal::privacy))
         .with_state(state)
 }
 

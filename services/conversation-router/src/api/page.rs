@@ -98,7 +98,7 @@ fn local_time(at: time::OffsetDateTime, tz: Option<&str>) -> Option<String> {
 }
 
 /// A small, readable, mobile-friendly page.
-fn shell(title: &str, body: &str) -> String {
+pub(super) fn shell(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
