@@ -8,12 +8,15 @@
 //! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
 //! - `joshctl phone +15555550100 [--to JOSH] [--sim URL]`: text JOSH from a terminal through the
 //!   local Twilio simulator, and see the replies.
+//! - `joshctl retention run [--days 30]`: null message bodies past the retention window.
+//! - `joshctl rekey --to N`: re-encrypt every body under the active key N; reports what is left.
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
 use std::process::ExitCode;
 
 mod dlq;
+mod maintain;
 mod phone;
 
 use anyhow::Context;
@@ -57,6 +60,12 @@ enum Command {
     Dlq(DlqCommand),
     /// Text JOSH from a terminal as a simulated phone (through the local Twilio simulator).
     Phone(phone::PhoneArgs),
+    /// Message body retention.
+    #[command(subcommand)]
+    Retention(maintain::RetentionCommand),
+    /// Re-encrypt every message body under the active key (resumable; exit 3 while rows remain
+    /// under older keys).
+    Rekey(maintain::RekeyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,11 +114,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => SchemaCommand::Migrate,
         Command::VerifySchema => SchemaCommand::Verify,
         Command::SchemaSnapshot => SchemaCommand::Snapshot,
+        Command::Retention(command) => {
+            let pool = connect(&database_url(cli.database_url)?).await?;
+            return maintain::retention(&pool, command).await;
+        }
+        Command::Rekey(args) => {
+            let pool = connect(&database_url(cli.database_url)?).await?;
+            return maintain::rekey(&pool, args).await;
+        }
     };
-    let url = cli
-        .database_url
-        .context("DATABASE_URL is missing (or pass --database-url)")?;
-    let pool = connect(&url).await?;
+    let pool = connect(&database_url(cli.database_url)?).await?;
     match schema_command {
         SchemaCommand::Migrate => migrate(&pool).await,
         SchemaCommand::Verify => verify(&pool).await,
@@ -126,6 +140,10 @@ enum SchemaCommand {
     Migrate,
     Verify,
     Snapshot,
+}
+
+fn database_url(url: Option<SecretString>) -> anyhow::Result<SecretString> {
+    url.context("DATABASE_URL is missing (or pass --database-url)")
 }
 
 async fn connect(url: &SecretString) -> anyhow::Result<PgPool> {
