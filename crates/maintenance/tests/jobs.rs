@@ -10,6 +10,9 @@ use time::{Duration, OffsetDateTime};
 
 const K1: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 const K2: &str = "2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+/// A stored body: SID, key version, ciphertext, nonce, tag.
+type StoredBody = (String, i32, Vec<u8>, Vec<u8>, Vec<u8>);
+
 const NOW: OffsetDateTime = datetime!(2026-11-30 12:00 UTC);
 
 async fn message(pool: &PgPool, ring: &Keyring, sid: &str, created: OffsetDateTime) {
@@ -138,7 +141,7 @@ async fn rekey_under_live_writes_leaves_nothing_under_the_old_key() {
             .is_empty()
     );
     // Every body still decrypts, bound to its row.
-    let rows: Vec<(String, i32, Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    let rows: Vec<StoredBody> = sqlx::query_as(
         "select twilio_message_sid, key_version, body_ciphertext, body_iv, body_tag from sms_messages",
     )
     .fetch_all(&db.pool)
