@@ -86,7 +86,10 @@ pub struct Transition<'a> {
     pub to: Option<&'a str>,
 }
 
-/// Appends `t` to `domain_events` (once per idempotency key, derived from the entity and event).
+/// Appends `t` to `domain_events` (once per idempotency key, derived from the entity and event)
+/// and counts it in `linkup_matcher_transitions_total{event_type}` (LinkUps created, locked,
+/// expired, canceled, completed; invites sent, replied, closed; contacts exchanged). The count is
+/// taken inside the transaction, so a rolled-back attempt that is retried counts twice.
 ///
 /// # Errors
 /// [`MatcherError::Database`] when the insert fails.
@@ -112,6 +115,8 @@ pub async fn record(
     )
     .execute(&mut *tx)
     .await?;
+    metrics::counter!("linkup_matcher_transitions_total", "event_type" => t.event_type.to_owned())
+        .increment(1);
     Ok(())
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::brief::Brief;
 use crate::error::MatcherError;
-use crate::out::{self, Cause, Text, Transition};
-use crate::store::{invites, linkups, people};
+use crate::out::{self, Cause, Notice, Transition};
+use crate::store::{invites, linkups};
 use crate::{Context, changes, copy, lock};
 
 /// Handles invite replies.
@@ -72,7 +72,7 @@ pub async fn apply(
     let accept = reply.reply() == InviteReply::Accept;
     if invite.state != "pending" {
         if accept && invite.state == "closed" {
-            answer_closed(tx, ctx, &cause, &linkup, invite.invited_user_id, invite.id).await?;
+            answer_closed(tx, ctx, &cause, &linkup, invite.invited_user_id).await?;
         }
         return Ok(());
     }
@@ -114,7 +114,6 @@ async fn answer_closed(
     cause: &Cause,
     linkup: &linkups::Linkup,
     user: Uuid,
-    invite_id: Uuid,
 ) -> Result<(), MatcherError> {
     let brief = Brief::from_json(&linkup.brief);
     let body = if matches!(linkup.state.as_str(), "locked" | "completed") {
@@ -122,17 +121,13 @@ async fn answer_closed(
     } else {
         copy::no_longer_open(&brief.activity_name)
     };
-    for contact in people::contacts(tx, &[user]).await? {
-        let text = Text {
-            to: &contact,
-            body: body.clone(),
-            purpose: SmsPurpose::Reply,
-            idempotency_key: format!("late-reply-sms:{invite_id}"),
-            linkup_id: linkup.id,
-            validity_seconds: 0,
-            timezone: &brief.timezone,
-        };
-        out::send(tx, ctx, cause, text).await?;
-    }
+    // Once per invite: the key names the LinkUp and the person, who hold one invite.
+    let notice = Notice {
+        linkup_id: linkup.id,
+        timezone: &brief.timezone,
+        purpose: SmsPurpose::Reply,
+        key: "late-reply",
+    };
+    out::tell(tx, ctx, cause, notice, &[user], &body).await?;
     Ok(())
 }

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::brief::Brief;
 use crate::error::MatcherError;
-use crate::out::{self, Cause, Text, Transition};
-use crate::store::{after, linkups, people, timers};
+use crate::out::{self, Cause, Notice, Transition};
+use crate::store::{after, linkups, timers};
 use crate::{Context, changes, copy, lock, waves};
 
 /// Post-event prompts end this long after completion.
@@ -198,17 +198,13 @@ async fn remind(
     .await?;
     let when = crate::brief::local_label(linkup.event_time.unwrap_or(cause.at), &brief.timezone);
     let body = copy::reminder(&brief.activity_name, &when, &brief.area());
-    for contact in people::contacts(tx, &users).await? {
-        let text = Text {
-            to: &contact,
-            body: body.clone(),
-            purpose: SmsPurpose::Reminder,
-            idempotency_key: format!("reminder-sms:{}:{}", r.id, contact.user_id),
-            linkup_id: linkup.id,
-            validity_seconds: 0,
-            timezone: &brief.timezone,
-        };
-        out::send(tx, ctx, &cause, text).await?;
-    }
+    let key = format!("reminder:{}", r.reminder_type);
+    let notice = Notice {
+        linkup_id: linkup.id,
+        timezone: &brief.timezone,
+        purpose: SmsPurpose::Reminder,
+        key: &key,
+    };
+    out::tell(tx, ctx, &cause, notice, &users, &body).await?;
     Ok("sent")
 }

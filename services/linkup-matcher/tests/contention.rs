@@ -92,7 +92,7 @@ async fn fifty_concurrent_yeses_fill_six_places_exactly_every_time() {
         assert_eq!(accepted, 5, "run {run}");
         let filled = m
             .count(&format!(
-                "select count(*) from event_outbox o join linkup_invites i on o.idempotency_key = 'late-reply-sms:' || i.id
+                "select count(*) from event_outbox o join linkup_invites i on o.idempotency_key = 'late-reply-sms:' || i.linkup_id || ':' || i.invited_user_id
                  where i.linkup_id = '{linkup}'"
             ))
             .await;
