@@ -271,7 +271,7 @@ pub(crate) async fn join_replacement(
     let group = linkups::participants(tx, linkup.id).await?;
     let brief = Brief::from_json(&linkup.brief);
     let event_time = linkup.event_time.unwrap_or(cause.at);
-    let body = lock::lock_notice(ctx, linkup.id, &brief, event_time, group.len());
+    let body = lock::lock_notice(&brief, event_time, group.len());
     out::tell(
         tx,
         ctx,

@@ -18,10 +18,11 @@ pub fn invite(first: &str, activity: &str, whens: &[String], area: &str, deadlin
     }
 }
 
-/// The group locked: activity, time, area, page link, how to DROP.
-pub fn locked(activity: &str, when: &str, area: &str, people: usize, url: &str) -> String {
+/// The group locked: activity, time, area, how to DROP. The router follows it with each
+/// person's one-time link to the LinkUp page (it owns the magic links).
+pub fn locked(activity: &str, when: &str, area: &str, people: usize) -> String {
     format!(
-        "You're in! {activity}, {when}, {area}, {people} people. Details: {url} \
+        "You're in! {activity}, {when}, {area}, {people} people. \
          Meet in a public place. Can't make it? Reply DROP."
     )
 }

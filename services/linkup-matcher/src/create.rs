@@ -208,7 +208,7 @@ async fn refusal(
         Some(RefusalReason::Region)
     } else if !matches!(
         i.profile_state.as_deref(),
-        Some("complete_mvp" | "complete_full")
+        Some("complete_mvp" | "complete_full" | "stale")
     ) {
         Some(RefusalReason::ProfileIncomplete)
     } else if !i.may_initiate {

@@ -47,6 +47,9 @@ pub const AFTER_INPUTS: [&str; 4] = [
     "linkup.drop_requested",
 ];
 
+/// Facts that change who may take part, handled by [`eligibility::EligibilityHandler`].
+pub const ELIGIBILITY_INPUTS: [&str; 2] = ["billing.entitlement_changed", "safety.hold_changed"];
+
 /// What the matcher's use cases share.
 #[derive(Debug)]
 pub struct Context {
@@ -121,9 +124,11 @@ impl Service {
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let create = create::CreateHandler::new(ctx.clone());
             let reply = replies::ReplyHandler::new(ctx.clone());
+            let after = after::AfterHandler::new(ctx.clone());
+            let eligibility = eligibility::EligibilityHandler::new(ctx.clone());
             let (b1, s1) = (bus.clone(), shutdown.clone());
             let (b2, s2) = (bus.clone(), shutdown.clone());
-            vec![
+            let mut tasks = vec![
                 tokio::spawn(
                     async move { b1.consume(consumer("linkup.requested"), create, s1).await },
                 ),
@@ -131,8 +136,26 @@ impl Service {
                     b2.consume(consumer("linkup.invite_replied"), reply, s2)
                         .await
                 }),
-                tokio::spawn(scheduler::run(pool, ctx, TIMER_POLL, shutdown.clone())),
-            ]
+            ];
+            for input in AFTER_INPUTS {
+                let (b, s, h) = (bus.clone(), shutdown.clone(), after.clone());
+                tasks.push(tokio::spawn(async move {
+                    b.consume(consumer(input), h, s).await
+                }));
+            }
+            for input in ELIGIBILITY_INPUTS {
+                let (b, s, h) = (bus.clone(), shutdown.clone(), eligibility.clone());
+                tasks.push(tokio::spawn(async move {
+                    b.consume(consumer(input), h, s).await
+                }));
+            }
+            tasks.push(tokio::spawn(scheduler::run(
+                pool,
+                ctx,
+                TIMER_POLL,
+                shutdown.clone(),
+            )));
+            tasks
         };
         bus::run_service(
             self.host,

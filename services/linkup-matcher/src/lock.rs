@@ -88,7 +88,7 @@ pub async fn lock_or_expire(
     };
     let key = format!("linkup.locked:{}", linkup.id);
     out::publish(tx, cause, locked, key, linkup.id.to_string()).await?;
-    let body = lock_notice(ctx, linkup.id, &brief, event_time, group.len());
+    let body = lock_notice(&brief, event_time, group.len());
     let notice = Notice {
         linkup_id: linkup.id,
         timezone: &brief.timezone,
@@ -135,18 +135,11 @@ async fn schedule_after_lock(
     Ok(())
 }
 
-/// The lock notice: activity, time, area, head count, the LinkUp page, how to DROP.
-pub fn lock_notice(
-    ctx: &Context,
-    linkup: Uuid,
-    brief: &Brief,
-    event_time: OffsetDateTime,
-    people: usize,
-) -> String {
+/// The lock notice: activity, time, area, head count, how to DROP (the page link follows from
+/// the router).
+pub fn lock_notice(brief: &Brief, event_time: OffsetDateTime, people: usize) -> String {
     let when = crate::brief::local_label(event_time, &brief.timezone);
-    let base = ctx.public_base_url.trim_end_matches('/');
-    let url = format!("{base}/linkups/{linkup}");
-    copy::locked(&brief.activity_name, &when, &brief.area(), people, &url)
+    copy::locked(&brief.activity_name, &when, &brief.area(), people)
 }
 
 /// The option most accepted invitees picked (ties and no picks: A).

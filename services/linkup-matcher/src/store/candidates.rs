@@ -127,7 +127,7 @@ pub async fn find(
                and not exists(select 1 from linkup_participants pp join linkups l on l.id = pp.linkup_id
                               where pp.user_id = m.user_id and pp.status = 'confirmed' and l.state = 'locked'
                                 and l.event_time between $11 and $12)
-               and p.state in ('complete_mvp', 'complete_full')
+               and p.state in ('complete_mvp', 'complete_full', 'stale') -- stale still takes part (product-rules §3)
                and u.sms_consent and u.opted_out_at is null
                and coalesce(p.preferences->'invites_paused', 'false'::jsonb) <> 'true'::jsonb
                and not (coalesce(p.boundaries->'no_thanks', '[]'::jsonb) ?| array[$5, $6])
