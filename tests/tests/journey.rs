@@ -144,7 +144,7 @@ async fn a_full_group_locks_meets_and_swaps_numbers_only_on_a_mutual_yes() {
     }
     let names =
         |phone: &str| -> String { people.iter().find(|p| p.0 == phone).unwrap().1.to_owned() };
-    let pick = |asker: &str, wanted: &str, question: &str| -> String {
+    let pick = |wanted: &str, question: &str| -> String {
         let name = names(wanted);
         let at = question.find(&format!(" {name}")).unwrap();
         question[..at].rsplit(' ').next().unwrap().to_owned()
@@ -152,8 +152,8 @@ async fn a_full_group_locks_meets_and_swaps_numbers_only_on_a_mutual_yes() {
     let q_ann = s.received(ann).last().unwrap().clone();
     let q_first = s.received(invited[0]).last().unwrap().clone();
     s.received(invited[1]);
-    s.text(ann, &pick(ann, invited[0], &q_ann)).await;
-    s.text(invited[0], &pick(invited[0], ann, &q_first)).await;
+    s.text(ann, &pick(invited[0], &q_ann)).await;
+    s.text(invited[0], &pick(ann, &q_first)).await;
     s.text(invited[1], "NONE").await;
     let pairs: i64 = sqlx::query_scalar("select count(*) from contact_exchanges")
         .fetch_one(&s.db.pool)

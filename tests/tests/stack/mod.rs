@@ -156,41 +156,25 @@ impl Stack {
     async fn route(&self, event_type: &str, envelope: &Envelope) {
         let (router, matcher) = (conversation_router::SERVICE, linkup_matcher::SERVICE);
         let (rp, mp) = (&self.router_pool, &self.matcher_pool);
-        match event_type {
-            "outbound.send_sms" => self.collect(envelope),
-            "linkup.requested" => drop(
-                bus::deliver(mp, matcher, &self.create, envelope)
-                    .await
-                    .unwrap(),
-            ),
-            "linkup.invite_replied" => drop(
-                bus::deliver(mp, matcher, &self.reply, envelope)
-                    .await
-                    .unwrap(),
-            ),
-            "billing.entitlement_changed" | "safety.hold_changed" => {
-                drop(
-                    bus::deliver(mp, matcher, &self.eligibility, envelope)
-                        .await
-                        .unwrap(),
-                );
+        let outcome = match event_type {
+            "outbound.send_sms" => {
+                self.collect(envelope);
+                return;
+            }
+            "linkup.requested" => bus::deliver(mp, matcher, &self.create, envelope).await,
+            "linkup.invite_replied" => bus::deliver(mp, matcher, &self.reply, envelope).await,
+            t if linkup_matcher::ELIGIBILITY_INPUTS.contains(&t) => {
+                bus::deliver(mp, matcher, &self.eligibility, envelope).await
             }
             t if linkup_matcher::AFTER_INPUTS.contains(&t) => {
-                drop(
-                    bus::deliver(mp, matcher, &self.after, envelope)
-                        .await
-                        .unwrap(),
-                );
+                bus::deliver(mp, matcher, &self.after, envelope).await
             }
             t if conversation_router::reactions::TYPES.contains(&t) => {
-                drop(
-                    bus::deliver(rp, router, &self.reactions, envelope)
-                        .await
-                        .unwrap(),
-                );
+                bus::deliver(rp, router, &self.reactions, envelope).await
             }
-            _ => {}
-        }
+            _ => return,
+        };
+        outcome.unwrap();
     }
 
     fn collect(&self, envelope: &Envelope) {
