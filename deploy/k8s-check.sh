@@ -126,6 +126,7 @@ doc = yaml.safe_load(open(sys.argv[1]))
 yaml.safe_dump(doc["spec"], open(sys.argv[2], "w"))
 PY
     promtool check rules "$out/rules.yaml" || josh_die "promtool rejects the alert rules"
+    josh_info "alert rules: promtool ok"
 }
 
 check_compose() {
