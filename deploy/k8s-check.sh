@@ -5,7 +5,8 @@
 #   3. validates each rendered object against the Kubernetes OpenAPI schemas (kubernetes-validate,
 #      --strict: unknown fields fail); CRDs (ExternalSecret, ServiceMonitor, PrometheusRule) have no
 #      bundled schema and are only checked for shape by kustomize;
-#   4. runs the checkov security checks on each rendered overlay (skips listed below, with why);
+#   4. runs the checkov security checks on each rendered overlay (skips listed below, with why),
+#      and makes sure both checkers reject a deliberately bad Deployment;
 #   5. checks the PrometheusRule expressions with promtool, when it can be installed;
 #   6. `docker compose config` on deploy/compose.yaml, when a compose CLI is present.
 # Tools are pinned and installed when missing: the Python ones in a venv under ~/.cache, promtool
@@ -110,6 +111,36 @@ security_check() {
     josh_info "$(basename "$file"): checkov passed (skipped: $CHECKOV_SKIPS)"
 }
 
+# A negative control: a Deployment with a misspelt field and a writable, root, privileged
+# container must fail both checkers, or they are not really checking anything.
+checkers_catch_a_bad_manifest() {
+    local bad="$1/bad.yaml"
+    cat >"$bad" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad}
+spec:
+  selector: {matchLabels: {app: bad}}
+  template:
+    metadata: {labels: {app: bad}}
+    spec:
+      containers:
+        - name: bad
+          image: bad:latest
+          imagePullPolicy: Always
+          securityContext: {privileged: true, readOnlyRootFilesystem: false}
+          livenessProbe: {httpGet: {path: /, port: 80}, failureThresold: 3}
+YAML
+    if "$VENV/bin/kubernetes-validate" --strict -k "$K8S_VERSION" --quiet "$bad" >/dev/null 2>&1; then
+        josh_die "kubernetes-validate accepted a manifest with an unknown field"
+    fi
+    if "$VENV/bin/checkov" -f "$bad" --framework kubernetes --skip-check "$CHECKOV_SKIPS" \
+        --quiet --skip-download >/dev/null 2>&1; then
+        josh_die "checkov accepted a privileged container with a writable root filesystem"
+    fi
+    josh_info "negative control: both checkers reject a bad Deployment"
+}
+
 check_alert_rules() {
     local out="$1"
     if ! command -v promtool >/dev/null 2>&1; then
@@ -164,6 +195,7 @@ main() {
         validate_schemas "$file"
         security_check "$file"
     done
+    checkers_catch_a_bad_manifest "$out"
     check_alert_rules "$out"
     check_compose "$out"
 }
