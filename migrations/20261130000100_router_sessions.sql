@@ -6,7 +6,19 @@
 
 alter table public.conversation_sessions
   add column if not exists last_inbound_at timestamptz,
-  add column if not exists nudged_at timestamptz;
+  add column if not exists nudged_at timestamptz,
+  -- invites awaiting a reply, kept apart from the mode so another dialog does not lose them
+  add column if not exists pending_invites jsonb not null default '{"p": []}'::jsonb;
+
+do $$
+begin
+  if not exists (select 1 from pg_constraint
+                 where conrelid = 'public.conversation_sessions'::regclass
+                   and conname = 'conversation_sessions_pending_invites_is_object') then
+    alter table public.conversation_sessions add constraint conversation_sessions_pending_invites_is_object
+      check (jsonb_typeof(pending_invites) = 'object');
+  end if;
+end $$;
 
 -- When the profile last changed by the service clock: 180 days later it is stale (product-rules §3).
 alter table public.profiles

@@ -63,6 +63,11 @@ impl Waiting {
             .and_then(|json| serde_json::from_str(json).ok())
             .unwrap_or_default()
     }
+
+    /// The invites a session waits on (its `pending_invites` column).
+    pub fn of(session: &Session) -> Self {
+        serde_json::from_value(session.pending_invites.clone()).unwrap_or_default()
+    }
 }
 
 /// Handles a text while invites are pending; `None` when it is not an invite reply (it is then
@@ -77,7 +82,7 @@ pub async fn reply(
     user: &User,
     session: &Session,
 ) -> Result<Option<Vec<Reply>>, RouterError> {
-    let mut waiting = Waiting::from_token(&session.state_token);
+    let mut waiting = Waiting::of(session);
     if waiting.pending.is_empty() {
         return Ok(None);
     }
@@ -115,7 +120,7 @@ pub async fn reply(
     for p in &waiting.pending {
         labels.push(describe(tx, p.linkup_id).await?);
     }
-    sessions::set_mode(tx, user.id, "awaiting_invite_reply", &waiting.token(), None).await?;
+    store(tx, user.id, &waiting).await?;
     Ok(Some(vec![Reply::say(copy::which_invite(&labels))]))
 }
 
@@ -155,16 +160,24 @@ async fn answer(
     })])
 }
 
-/// Writes the waiting state: `awaiting_invite_reply` while any invite is pending, else idle.
+/// Writes the invites waiting on a reply. A plain idle conversation shows them as
+/// `awaiting_invite_reply`, and returns to idle when none is left; a conversation in another
+/// dialog keeps its mode (the invites wait beside it).
 pub async fn store(
     tx: &mut PgConnection,
     user_id: Uuid,
     waiting: &Waiting,
 ) -> Result<(), RouterError> {
-    if waiting.pending.is_empty() {
+    let value = serde_json::to_value(waiting).unwrap_or_else(|_| serde_json::json!({ "p": [] }));
+    sessions::set_pending_invites(tx, user_id, &value).await?;
+    let Some(session) = sessions::session(tx, user_id).await? else {
+        return Ok(());
+    };
+    let plain_idle = session.mode == "idle" && session.state_token == "idle";
+    if !waiting.pending.is_empty() && plain_idle {
+        sessions::set_mode(tx, user_id, "awaiting_invite_reply", TOKEN_PREFIX, None).await?;
+    } else if waiting.pending.is_empty() && session.mode == "awaiting_invite_reply" {
         sessions::set_mode(tx, user_id, "idle", "idle", None).await?;
-    } else {
-        sessions::set_mode(tx, user_id, "awaiting_invite_reply", &waiting.token(), None).await?;
     }
     Ok(())
 }

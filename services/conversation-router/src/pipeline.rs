@@ -210,21 +210,30 @@ async fn by_mode(
         "interviewing" => crate::interview::step(tx, ctx, msg, user, &session).await?,
         "linkup_forming" => match linkup::resume(tx, ctx, msg, user, &session).await? {
             Some(replies) => replies,
-            None => idle(tx, ctx, msg, user).await?,
-        },
-        "awaiting_invite_reply" => match crate::invites::reply(tx, ctx, msg, user, &session).await?
-        {
-            Some(replies) => replies,
-            None => idle(tx, ctx, msg, user).await?,
+            None => invite_or_idle(tx, ctx, msg, user, &session).await?,
         },
         _ => match crate::post_event::PostEvent::from_token(&session.state_token) {
             Some(state) => match crate::post_event::answer(tx, ctx, msg, user, state).await? {
                 Some(replies) => replies,
-                None => idle(tx, ctx, msg, user).await?,
+                None => invite_or_idle(tx, ctx, msg, user, &session).await?,
             },
-            None => idle(tx, ctx, msg, user).await?,
+            None => invite_or_idle(tx, ctx, msg, user, &session).await?,
         },
     })
+}
+
+/// An answer to a pending invite if it reads as one, else an idle text.
+async fn invite_or_idle(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: &User,
+    session: &sessions::Session,
+) -> Result<Vec<Reply>, RouterError> {
+    match crate::invites::reply(tx, ctx, msg, user, session).await? {
+        Some(replies) => Ok(replies),
+        None => idle(tx, ctx, msg, user).await,
+    }
 }
 
 /// A text outside any dialog: a command, a free-text LinkUp request, or the menu.

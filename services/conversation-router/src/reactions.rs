@@ -141,7 +141,7 @@ async fn invite_sent(
     if matches!(session.mode.as_str(), "safety_hold" | "interviewing") {
         return Ok(());
     }
-    let mut waiting = Waiting::from_token(&session.state_token);
+    let mut waiting = Waiting::of(&session);
     if !waiting
         .pending
         .iter()
@@ -160,10 +160,7 @@ async fn forget(
     let Some(session) = sessions::session(tx, user_id).await? else {
         return Ok(());
     };
-    if session.mode != "awaiting_invite_reply" {
-        return Ok(());
-    }
-    let mut waiting = Waiting::from_token(&session.state_token);
+    let mut waiting = Waiting::of(&session);
     let before = waiting.pending.len();
     waiting.pending.retain(|p| !closed(p));
     if waiting.pending.len() != before {

@@ -197,3 +197,26 @@ async fn after_the_event_attendance_do_again_feedback_and_contacts() {
     assert_eq!(choices[1].choice(), ContactChoice::No);
     assert_eq!(choices[1].target_user_ids, [ids[2].to_string()]);
 }
+
+#[tokio::test]
+async fn an_invite_waits_beside_a_linkup_dialog_and_is_answered_after_it() {
+    let r = Router::new().await;
+    r.onboard(ANN, "Ann").await;
+    r.onboard(BEN, "Ben").await;
+    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
+    let ben = r.user_id(BEN).await;
+    assert_eq!(r.text(BEN, "brunch?").await, [copy::ASK_LINKUP_DAY]);
+    let invite_id = uuid::Uuid::new_v4();
+    r.react(invite(invite_id, linkup, ben)).await;
+    // The dialog's answer is not taken as an invite reply...
+    let replies = r.text(BEN, "sun morning").await;
+    assert!(replies[0].starts_with("On it!"), "{replies:?}");
+    // ...and the invite is still there to answer.
+    assert_eq!(
+        r.text(BEN, "yes").await,
+        [copy::invite_accepted("coffee Sat morning")]
+    );
+    let sent = replies_published(&r).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].invite_id, invite_id.to_string());
+}

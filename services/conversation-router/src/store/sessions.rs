@@ -15,6 +15,8 @@ pub struct Session {
     pub last_inbound_at: Option<OffsetDateTime>,
     /// When a pending clarifier or dialog step expires.
     pub expires_at: Option<OffsetDateTime>,
+    /// Invites awaiting a reply (see `invites::Waiting`).
+    pub pending_invites: serde_json::Value,
 }
 
 /// The user's conversation pointer.
@@ -22,7 +24,7 @@ pub struct Session {
 pub async fn session(tx: &mut PgConnection, user_id: Uuid) -> Result<Option<Session>, sqlx::Error> {
     sqlx::query_as!(
         Session,
-        r#"select mode::text as "mode!", state_token, last_inbound_at, expires_at
+        r#"select mode::text as "mode!", state_token, last_inbound_at, expires_at, pending_invites
            from conversation_sessions where user_id = $1 for update"#,
         user_id
     )
@@ -145,6 +147,23 @@ pub async fn mark_nudged(
         "update conversation_sessions set nudged_at = $2 where user_id = $1",
         user_id,
         now
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the invites awaiting a reply.
+#[tracing::instrument(skip_all)]
+pub async fn set_pending_invites(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    pending: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update conversation_sessions set pending_invites = $2 where user_id = $1",
+        user_id,
+        pending
     )
     .execute(&mut *tx)
     .await?;
