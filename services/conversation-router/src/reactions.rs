@@ -141,6 +141,14 @@ async fn invite_sent(
     if matches!(session.mode.as_str(), "safety_hold" | "interviewing") {
         return Ok(());
     }
+    // Facts of different types are not ordered with each other: an invite whose LinkUp already
+    // locked, expired or was canceled is not worth waiting on.
+    let forming = crate::store::linkups::summary(tx, pending.linkup_id)
+        .await?
+        .is_none_or(|l| matches!(l.state.as_str(), "draft" | "broadcasting"));
+    if !forming {
+        return Ok(());
+    }
     let mut waiting = Waiting::of(&session);
     if !waiting
         .pending

@@ -220,3 +220,20 @@ async fn an_invite_waits_beside_a_linkup_dialog_and_is_answered_after_it() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].invite_id, invite_id.to_string());
 }
+
+#[tokio::test]
+async fn an_invite_announced_after_its_linkup_locked_is_not_waited_on() {
+    let r = Router::new().await;
+    r.onboard(ANN, "Ann").await;
+    r.onboard(BEN, "Ben").await;
+    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
+    sqlx::query("update linkups set state = 'locked' where id = $1")
+        .bind(linkup)
+        .execute(&r.db.pool)
+        .await
+        .unwrap();
+    let ben = r.user_id(BEN).await;
+    r.react(invite(uuid::Uuid::new_v4(), linkup, ben)).await;
+    assert_eq!(r.text(BEN, "yes").await, [copy::MENU]);
+    assert!(replies_published(&r).await.is_empty());
+}
