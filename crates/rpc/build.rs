@@ -1,4 +1,4 @@
-//! Compiles the gRPC services in `proto/josh/billing/v1` (at the workspace root) with `protox`
+//! Compiles the gRPC services in `proto/josh/billing/v1` and `proto/josh/admin/v1` (at the workspace root) with `protox`
 //! (no system `protoc`) and tonic's prost code generator, into `OUT_DIR`.
 
 // A build script talks to Cargo through stdout.
@@ -9,7 +9,10 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The service definitions compiled here, relative to `proto/`.
-const SERVICES: [&str; 1] = ["josh/billing/v1/billing.proto"];
+const SERVICES: [&str; 2] = [
+    "josh/billing/v1/billing.proto",
+    "josh/admin/v1/router_admin.proto",
+];
 
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);

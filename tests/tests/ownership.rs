@@ -105,6 +105,13 @@ const SHARED: &[(&str, &str)] = &[
     ("admin_users", "SELECT"),
 ];
 
+/// Beyond [`SHARED`]: the router's admin API authenticates bearer tokens and reads the domain
+/// event trail for a user's timeline (migration 20261130000400).
+const ADMIN_READS: &[(&str, &str, &str)] = &[
+    ("josh_conversation_router", "admin_tokens", "SELECT"),
+    ("josh_conversation_router", "domain_events", "INSERT,SELECT"),
+];
+
 #[tokio::test]
 async fn each_service_role_has_exactly_the_designed_table_privileges() {
     let db = TestDb::migrated().await.unwrap();
@@ -118,6 +125,11 @@ async fn each_service_role_has_exactly_the_designed_table_privileges() {
         }
         for (t, privs) in SHARED {
             expected.insert((*t).to_owned(), (*privs).to_owned());
+        }
+        for (r, t, privs) in ADMIN_READS {
+            if r == role {
+                expected.insert((*t).to_owned(), (*privs).to_owned());
+            }
         }
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "select c.relname::text,

@@ -10,11 +10,17 @@
 //!   local Twilio simulator, and see the replies.
 //! - `joshctl retention run [--days 30]`: null message bodies past the retention window.
 //! - `joshctl rekey --to N`: re-encrypt every body under the active key N; reports what is left.
+//! - `joshctl admin token create --email X --role R`: mint an admin API token (printed once).
+//! - `joshctl user show +1555...`, `joshctl hold +1555... --state soft --reason ...`,
+//!   `joshctl region open SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
+//!   `JOSH_ADMIN_TOKEN`).
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
 use std::process::ExitCode;
 
+mod admin;
+mod admin_view;
 mod dlq;
 mod maintain;
 mod phone;
@@ -43,6 +49,8 @@ struct Cli {
         default_value = "nats://127.0.0.1:4222"
     )]
     nats_url: String,
+    #[command(flatten)]
+    admin: admin::AdminConn,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,6 +74,17 @@ enum Command {
     /// Re-encrypt every message body under the active key (resumable; exit 3 while rows remain
     /// under older keys).
     Rekey(maintain::RekeyArgs),
+    /// Admin users and their API tokens (on `DATABASE_URL`).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Users, through the router's admin API.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Raise, lower or clear a user's safety hold, through the router's admin API.
+    Hold(admin::HoldArgs),
+    /// Regions, through the router's admin API.
+    #[command(subcommand)]
+    Region(admin::RegionCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +130,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let schema_command = match cli.command {
         Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
         Command::Phone(args) => return phone::run(args).await,
+        Command::User(command) => return admin::user(&cli.admin, command).await,
+        Command::Hold(args) => return admin::hold(&cli.admin, args).await,
+        Command::Region(command) => return admin::region(&cli.admin, command).await,
+        Command::Admin(command) => {
+            let pool = connect(&database_url(cli.database_url)?).await?;
+            return admin::token(&pool, command).await;
+        }
         Command::Migrate => SchemaCommand::Migrate,
         Command::VerifySchema => SchemaCommand::Verify,
         Command::SchemaSnapshot => SchemaCommand::Snapshot,

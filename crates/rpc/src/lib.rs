@@ -4,6 +4,8 @@
 //!
 //! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
+//! - [`admin::v1`]: the conversation-router's `RouterAdmin` service (user timeline, safety holds,
+//!   region opening), served by the router and called by joshctl.
 
 /// billing's API.
 pub mod billing {
@@ -19,5 +21,22 @@ pub mod billing {
     )]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/josh.billing.v1.rs"));
+    }
+}
+
+/// The admin APIs.
+pub mod admin {
+    /// Package `josh.admin.v1`.
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::nursery,
+        missing_docs,
+        missing_debug_implementations,
+        unreachable_pub,
+        rustdoc::all
+    )]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/josh.admin.v1.rs"));
     }
 }

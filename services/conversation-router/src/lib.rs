@@ -3,6 +3,7 @@
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
 
+pub mod admin;
 pub mod api;
 pub mod billing;
 pub mod commands;
@@ -86,6 +87,7 @@ pub struct Service {
     host: ServiceHost,
     ctx: Arc<Context>,
     replicas: usize,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
@@ -105,11 +107,26 @@ impl Service {
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
         let replicas = config.common.nats_stream_replicas;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
         Ok(Self {
             host,
             ctx: Arc::new(Context::new(config, clock)),
             replicas,
+            grpc,
         })
+    }
+
+    /// The bound admin gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -117,8 +134,8 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP, consumes inbound texts and relays this service's outbox until `shutdown`
-    /// fires, then drains in-flight work.
+    /// Serves HTTP and the admin gRPC API, consumes inbound texts and relays this service's
+    /// outbox until `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
@@ -130,8 +147,15 @@ impl Service {
         let handler = inbound::InboundHandler::new(self.ctx.clone());
         let reactions = reactions::ReactionsHandler::new(self.ctx.clone());
         let (pool, ctx) = (self.host.pool().clone(), self.ctx.clone());
+        let admin_api = admin::RouterAdminApi::new(pool.clone(), ctx.clone());
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let mut tasks = Vec::new();
+            tasks.push(tokio::spawn(serve_admin(
+                admin_api,
+                incoming,
+                shutdown.clone(),
+            )));
             let (b, s) = (bus.clone(), shutdown.clone());
             tasks.push(tokio::spawn(async move {
                 b.consume(inbound_consumer(), handler, s).await;
@@ -145,5 +169,20 @@ impl Service {
             tasks
         };
         bus::run_service(self.host, SERVICE, self.replicas, routes, start, shutdown).await
+    }
+}
+
+/// Serves the admin gRPC API on `incoming` until `shutdown` fires.
+async fn serve_admin(
+    api: admin::RouterAdminApi,
+    incoming: tonic::transport::server::TcpIncoming,
+    shutdown: CancellationToken,
+) {
+    let served = tonic::transport::Server::builder()
+        .add_service(api.into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(error = %platform::errors::ErrorChain(&error), "admin gRPC server failed");
     }
 }

@@ -1,6 +1,7 @@
 //! The router's SQL, in small functions that take the caller's transaction.
 
 pub mod accounts;
+pub mod admin;
 pub mod identity;
 pub mod linkups;
 pub mod magic;

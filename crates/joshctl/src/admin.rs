@@ -1,0 +1,249 @@
+//! Admin commands against the conversation-router's admin gRPC API (`ROUTER_ADMIN_URL`, with
+//! `JOSH_ADMIN_TOKEN`), and `admin token create`, which mints a token in the database.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rpc::admin::v1 as api;
+use rpc::admin::v1::router_admin_client::RouterAdminClient;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::PgPool;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+/// Where and as whom the admin commands talk to the router.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdminConn {
+    /// The router's admin gRPC API.
+    #[arg(
+        long,
+        env = "ROUTER_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9082"
+    )]
+    router_admin_url: String,
+    /// An admin bearer token (`joshctl admin token create` prints one).
+    #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    admin_token: Option<SecretString>,
+}
+
+/// `joshctl user ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum UserCommand {
+    /// A user's state, holds, strikes and timeline (no message bodies).
+    Show {
+        /// E.164 phone number or user id.
+        user: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `joshctl hold PHONE --state soft|hard|none --reason ...`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HoldArgs {
+    /// E.164 phone number or user id.
+    user: String,
+    /// soft, hard or none (clears the hold).
+    #[arg(long)]
+    state: String,
+    /// Why (written to the audit log).
+    #[arg(long)]
+    reason: String,
+}
+
+/// `joshctl region ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RegionCommand {
+    /// Open a region and activate its waitlist.
+    Open {
+        /// The region's slug.
+        slug: String,
+        /// Why (written to the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `joshctl admin ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `joshctl admin token ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create the admin (if missing) and print a fresh token once.
+    Create {
+        /// The admin's email.
+        #[arg(long)]
+        email: String,
+        /// support, ops or engineering.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+impl AdminConn {
+    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
+        let token = self
+            .admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
+        let channel = tonic::transport::Endpoint::from_shared(self.router_admin_url.clone())
+            .map_err(|_| {
+                anyhow::anyhow!("ROUTER_ADMIN_URL is malformed: expected http://host:port")
+            })?
+            .connect_lazy();
+        Ok((RouterAdminClient::new(channel), token))
+    }
+}
+
+fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {}", token.expose_secret())
+        .parse()
+        .map_err(|_| anyhow::anyhow!("JOSH_ADMIN_TOKEN holds characters a header cannot carry"))?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+/// One line saying why the router refused.
+fn explain(status: &Status, url: &str) -> anyhow::Error {
+    let msg = status.message();
+    match status.code() {
+        Code::Unauthenticated => {
+            anyhow::anyhow!("not authenticated ({msg}): set JOSH_ADMIN_TOKEN to a live admin token")
+        }
+        Code::PermissionDenied => anyhow::anyhow!("permission denied: {msg}"),
+        Code::NotFound => anyhow::anyhow!("not found: {msg}"),
+        Code::InvalidArgument => anyhow::anyhow!("invalid request: {msg}"),
+        Code::Unavailable => anyhow::anyhow!("cannot reach the router admin API at {url}"),
+        code => anyhow::anyhow!("the router answered {code:?}: {msg}"),
+    }
+}
+
+/// A user id (UUID text) rather than a phone number.
+fn is_user_id(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// `joshctl user show`.
+pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let UserCommand::Show { user, json } = command;
+    let (mut client, token) = conn.client().await?;
+    let which = if is_user_id(&user) {
+        api::user_timeline_request::User::UserId(user)
+    } else {
+        api::user_timeline_request::User::PhoneE164(user)
+    };
+    let request = authed(api::UserTimelineRequest { user: Some(which) }, &token)?;
+    let view = client
+        .user_timeline(request)
+        .await
+        .map_err(|s| explain(&s, &conn.router_admin_url))?
+        .into_inner();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::admin_view::json(&view))?
+        );
+    } else {
+        print!("{}", crate::admin_view::table(&view));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `joshctl hold`.
+pub(crate) async fn hold(conn: &AdminConn, args: HoldArgs) -> anyhow::Result<ExitCode> {
+    let state = match args.state.as_str() {
+        "soft" => api::HoldState::Soft,
+        "hard" => api::HoldState::Hard,
+        "none" => api::HoldState::None,
+        other => anyhow::bail!("--state must be soft, hard or none (not {other:?})"),
+    };
+    let (mut client, token) = conn.client().await?;
+    let which = if is_user_id(&args.user) {
+        api::set_hold_request::User::UserId(args.user)
+    } else {
+        api::set_hold_request::User::PhoneE164(args.user)
+    };
+    let message = api::SetHoldRequest {
+        user: Some(which),
+        state: state.into(),
+        reason: args.reason,
+    };
+    let changed = client
+        .set_hold(authed(message, &token)?)
+        .await
+        .map_err(|s| explain(&s, &conn.router_admin_url))?
+        .into_inner();
+    println!(
+        "user {}: hold {} -> {}",
+        changed.user_id, changed.previous_state, changed.state
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `joshctl region open`.
+pub(crate) async fn region(conn: &AdminConn, command: RegionCommand) -> anyhow::Result<ExitCode> {
+    let RegionCommand::Open { slug, reason } = command;
+    let (mut client, token) = conn.client().await?;
+    let message = api::OpenRegionRequest {
+        slug: slug.clone(),
+        reason,
+    };
+    let opened = client
+        .open_region(authed(message, &token)?)
+        .await
+        .map_err(|s| explain(&s, &conn.router_admin_url))?
+        .into_inner();
+    println!(
+        "region {slug} is open; {} waitlisted member(s) activated",
+        opened.activated
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `joshctl admin token create`: inserts the admin if missing and prints a fresh token once
+/// (only its SHA-256 is stored).
+pub(crate) async fn token(pool: &PgPool, command: AdminCommand) -> anyhow::Result<ExitCode> {
+    let AdminCommand::Token(TokenCommand::Create { email, role }) = command;
+    if !matches!(role.as_str(), "support" | "ops" | "engineering") {
+        anyhow::bail!("--role must be support, ops or engineering (not {role:?})");
+    }
+    let token = crypto::MagicLinkToken::generate().context("cannot generate a token")?;
+    let mut tx = pool.begin().await?;
+    let (admin_id, stored_role) = sqlx::query!(
+        "with ins as (insert into admin_users (email, role) values ($1, $2)
+                        on conflict (email) do nothing returning id, role)
+         select id as \"id!\", role as \"role!\" from ins
+         union all select id, role from admin_users where email = $1
+         limit 1",
+        email,
+        role
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map(|r| (r.id, r.role))
+    .context("cannot create the admin user")?;
+    if stored_role != role {
+        anyhow::bail!("{email} already exists with role {stored_role}, not {role}");
+    }
+    sqlx::query!(
+        "insert into admin_tokens (admin_user_id, token_sha256) values ($1, $2)",
+        admin_id,
+        token.hash()
+    )
+    .execute(&mut *tx)
+    .await
+    .context("cannot store the token")?;
+    tx.commit().await?;
+    eprintln!("token for {email} ({role}); it is shown once, store it now:");
+    println!("{}", token.as_str());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,218 @@
+//! `joshctl admin token create`, `user show`, `hold` and `region open` against the router's admin
+//! API served in-process on port 0 over a real database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use std::process::Output;
+use std::sync::Arc;
+
+use conversation_router::Context;
+use conversation_router::admin::RouterAdminApi;
+use testkit::TestDb;
+
+const PHONE: &str = "+15555550401";
+
+struct Cli {
+    db: TestDb,
+    url: String,
+}
+
+impl Cli {
+    async fn run(&self, token: Option<&str>, args: &[&str]) -> Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_joshctl"));
+        cmd.args(args)
+            .env_clear()
+            .env("DATABASE_URL", self.db.url())
+            .env("ROUTER_ADMIN_URL", &self.url);
+        if let Some(token) = token {
+            cmd.env("JOSH_ADMIN_TOKEN", token);
+        }
+        cmd.output().await.unwrap()
+    }
+
+    async fn token(&self, email: &str, role: &str) -> String {
+        let out = self
+            .run(
+                None,
+                &["admin", "token", "create", "--email", email, "--role", role],
+            )
+            .await;
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn setup() -> Cli {
+    let db = TestDb::migrated().await.unwrap();
+    sqlx::raw_sql(
+        r#"insert into regions (slug, display_name, state, geometry) values
+             ('oak', 'Oakland', 'waitlisted', '{}');
+           insert into users (phone_e164, phone_hash, first_name, last_name, birthday, state,
+                              sms_consent, age_consent, terms_consent, privacy_consent, region_id)
+             select '+15555550401', 'hash-401', 'Eve', 'Tester', '1990-05-17', 'verified',
+                    true, true, true, true, id from regions where slug = 'oak';
+           insert into region_memberships (user_id, region_id, status)
+             select u.id, u.region_id, 'waitlisted' from users u;"#,
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let pool = db.pool_as("josh_conversation_router").await.unwrap();
+    let billing = tonic::transport::Endpoint::from_static("http://127.0.0.1:9");
+    let ctx = Arc::new(Context {
+        keyring: crypto::Keyring::from_config(
+            "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+            "1",
+        )
+        .unwrap(),
+        clock: Arc::new(platform::clock::SystemClock),
+        public_base_url: "https://josh.example".to_owned(),
+        phone_pepper: crypto::PhonePepper::new("test-pepper").unwrap(),
+        otp_key: crypto::OtpKey::new("test-pepper").unwrap(),
+        billing: conversation_router::billing::Billing::connect_lazy(&billing),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(RouterAdminApi::new(pool, ctx).into_server())
+            .serve_with_incoming(incoming),
+    );
+    Cli { db, url }
+}
+
+#[tokio::test]
+async fn token_create_prints_a_token_once_and_stores_only_its_hash() {
+    let cli = setup().await;
+    let token = cli.token("ops@josh.example", "ops").await;
+    assert!(token.len() >= 32, "{token}");
+    let stored: Vec<String> = sqlx::query_scalar("select token_sha256 from admin_tokens")
+        .fetch_all(&cli.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        vec![conversation_router::admin::auth::token_sha256(&token)]
+    );
+    let again = cli.token("ops@josh.example", "ops").await;
+    assert_ne!(
+        again, token,
+        "each call mints a fresh token for the same admin"
+    );
+    let admins: i64 = sqlx::query_scalar("select count(*) from admin_users")
+        .fetch_one(&cli.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(admins, 1);
+    let bad = cli
+        .run(
+            None,
+            &[
+                "admin",
+                "token",
+                "create",
+                "--email",
+                "x@josh.example",
+                "--role",
+                "root",
+            ],
+        )
+        .await;
+    assert!(!bad.status.success());
+}
+
+#[tokio::test]
+async fn user_show_hold_and_region_open_talk_to_the_admin_api_with_clear_errors() {
+    let cli = setup().await;
+    let ops = cli.token("ops@josh.example", "ops").await;
+    let support = cli.token("support@josh.example", "support").await;
+
+    let shown = cli
+        .run(Some(&support), &["user", "show", PHONE, "--json"])
+        .await;
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let view: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(view["state"], "verified");
+    assert_eq!(view["region"], "oak");
+    assert_eq!(view["region_membership"], "waitlisted");
+    let table = cli.run(Some(&support), &["user", "show", PHONE]).await;
+    assert!(
+        stdout(&table).contains("state      verified"),
+        "{}",
+        stdout(&table)
+    );
+
+    let missing = cli.run(None, &["user", "show", PHONE]).await;
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("JOSH_ADMIN_TOKEN is missing"),
+        "{}",
+        stderr(&missing)
+    );
+    let unknown = cli.run(Some("nope"), &["user", "show", PHONE]).await;
+    assert!(
+        stderr(&unknown).contains("not authenticated"),
+        "{}",
+        stderr(&unknown)
+    );
+    let nobody = cli.run(Some(&ops), &["user", "show", "+15555550499"]).await;
+    assert!(stderr(&nobody).contains("not found"), "{}", stderr(&nobody));
+
+    let hard = ["hold", PHONE, "--state", "hard", "--reason", "threats"];
+    let raised = cli.run(Some(&support), &hard).await;
+    assert!(
+        stdout(&raised).contains("hold none -> hard_hold"),
+        "{}",
+        stderr(&raised)
+    );
+    let clear = ["hold", PHONE, "--state", "none", "--reason", "appeal"];
+    let denied = cli.run(Some(&support), &clear).await;
+    assert!(
+        stderr(&denied).contains("permission denied"),
+        "{}",
+        stderr(&denied)
+    );
+    assert_eq!(
+        stderr(&denied).lines().count(),
+        1,
+        "one line: {}",
+        stderr(&denied)
+    );
+    let cleared = cli.run(Some(&ops), &clear).await;
+    assert!(
+        stdout(&cleared).contains("hold hard_hold -> none"),
+        "{}",
+        stderr(&cleared)
+    );
+
+    let open = ["region", "open", "oak", "--reason", "launch"];
+    let refused = cli.run(Some(&support), &open).await;
+    assert!(
+        stderr(&refused).contains("permission denied"),
+        "{}",
+        stderr(&refused)
+    );
+    let opened = cli.run(Some(&ops), &open).await;
+    assert!(
+        stdout(&opened).contains("1 waitlisted member(s) activated"),
+        "{}",
+        stderr(&opened)
+    );
+    let audited: i64 = sqlx::query_scalar("select count(*) from admin_audit_log")
+        .fetch_one(&cli.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        audited, 5,
+        "2 views, 2 hold changes, 1 open; refusals leave none"
+    );
+}

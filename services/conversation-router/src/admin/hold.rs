@@ -1,0 +1,81 @@
+//! `SetHold`: an admin raises, lowers or clears a user's safety hold, announcing the change as
+//! `SafetyHoldChanged` (reason `HOLD_REASON_ADMIN`, with the admin's id) like automatic holds.
+
+use proto::v1::{HoldReason, SafetyHoldChanged, SafetyHoldState};
+use rpc::admin::v1 as api;
+use sqlx::PgPool;
+use tonic::Status;
+
+use super::UserRef;
+use super::auth::{Admin, Role, internal};
+use crate::Context;
+use crate::events;
+use crate::store::admin as store;
+
+fn as_proto(state: &str) -> SafetyHoldState {
+    match state {
+        "soft_hold" => SafetyHoldState::SoftHold,
+        "hard_hold" => SafetyHoldState::HardHold,
+        _ => SafetyHoldState::None,
+    }
+}
+
+/// Sets the hold, audited as `safety.set_hold`. Support may not lower a hard hold.
+pub(super) async fn set(
+    pool: &PgPool,
+    ctx: &Context,
+    admin: &Admin,
+    user: UserRef<'_>,
+    state: &'static str,
+    reason: &str,
+) -> Result<api::SetHoldResponse, Status> {
+    let now = ctx.clock.now();
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let (user_id, phone_hash) = user.resolve(&mut tx).await?;
+    let previous = store::set_hold(&mut tx, user_id, state, reason, admin.id, now)
+        .await
+        .map_err(internal)?;
+    if previous == "hard_hold" && state != "hard_hold" {
+        // Dropping the transaction rolls the change back.
+        admin.require(&[Role::Ops, Role::Engineering], "lower a hard hold")?;
+    }
+    if previous != state {
+        let cause = proto::Envelope {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            correlation_id: uuid::Uuid::now_v7().to_string(),
+            occurred_at: Some(proto::timestamp::to_timestamp(now)),
+            ..proto::Envelope::default()
+        };
+        let fact = SafetyHoldChanged {
+            user_id: user_id.to_string(),
+            state: as_proto(state).into(),
+            previous_state: as_proto(&previous).into(),
+            reason: HoldReason::Admin.into(),
+            admin_user_id: admin.id.to_string(),
+            changed_at: Some(proto::timestamp::to_timestamp(now)),
+            ..SafetyHoldChanged::default()
+        };
+        let key = format!("hold:admin:{}:{state}", cause.event_id);
+        events::publish(&mut tx, &cause, fact, key, &phone_hash)
+            .await
+            .map_err(internal)?;
+    }
+    let entry = store::AuditEntry {
+        admin_user_id: admin.id,
+        action: "safety.set_hold",
+        target_type: "user",
+        target_id: Some(user_id),
+        reason: Some(reason),
+        payload: serde_json::json!({
+            "role": admin.role.as_str(), "previous": previous, "state": state,
+        }),
+    };
+    store::audit(&mut tx, &entry).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(admin = %admin.id, user = %user_id, previous, state, "admin set a hold");
+    Ok(api::SetHoldResponse {
+        user_id: user_id.to_string(),
+        previous_state: previous,
+        state: state.to_owned(),
+    })
+}

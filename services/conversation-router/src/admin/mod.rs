@@ -1,0 +1,139 @@
+//! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds and
+//! opening a region. Every call is authenticated ([`auth`]) and written to `admin_audit_log`.
+
+pub mod auth;
+mod hold;
+mod region;
+mod timeline;
+
+use std::sync::Arc;
+
+use rpc::admin::v1 as api;
+use rpc::admin::v1::router_admin_server::{RouterAdmin, RouterAdminServer};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::Context;
+
+/// The admin API's state.
+#[derive(Debug, Clone)]
+pub struct RouterAdminApi {
+    pool: PgPool,
+    ctx: Arc<Context>,
+}
+
+impl RouterAdminApi {
+    /// The API over `pool` (as `josh_conversation_router`).
+    pub fn new(pool: PgPool, ctx: Arc<Context>) -> Self {
+        Self { pool, ctx }
+    }
+
+    /// The tonic service.
+    pub fn into_server(self) -> RouterAdminServer<Self> {
+        RouterAdminServer::new(self)
+    }
+}
+
+/// A user named by phone or id in a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UserRef<'a> {
+    Phone(&'a str),
+    Id(Uuid),
+}
+
+impl<'a> UserRef<'a> {
+    fn from_timeline(user: Option<&'a api::user_timeline_request::User>) -> Result<Self, Status> {
+        use api::user_timeline_request::User;
+        match user {
+            Some(User::PhoneE164(p)) => Ok(Self::Phone(p)),
+            Some(User::UserId(id)) => parse_id(id),
+            None => Err(Status::invalid_argument("a phone or user id is required")),
+        }
+    }
+
+    fn from_hold(user: Option<&'a api::set_hold_request::User>) -> Result<Self, Status> {
+        use api::set_hold_request::User;
+        match user {
+            Some(User::PhoneE164(p)) => Ok(Self::Phone(p)),
+            Some(User::UserId(id)) => parse_id(id),
+            None => Err(Status::invalid_argument("a phone or user id is required")),
+        }
+    }
+
+    /// The user's id and phone hash, or `NOT_FOUND`.
+    pub(crate) async fn resolve(
+        self,
+        tx: &mut sqlx::PgConnection,
+    ) -> Result<(Uuid, String), Status> {
+        let (phone, id) = match self {
+            Self::Phone(p) => (Some(p), None),
+            Self::Id(id) => (None, Some(id)),
+        };
+        crate::store::admin::find_user(tx, phone, id)
+            .await
+            .map_err(auth::internal)?
+            .ok_or_else(|| Status::not_found("no such user"))
+    }
+}
+
+fn parse_id(id: &str) -> Result<UserRef<'_>, Status> {
+    Uuid::parse_str(id)
+        .map(UserRef::Id)
+        .map_err(|_| Status::invalid_argument("user_id is not a UUID"))
+}
+
+/// A required reason, trimmed.
+fn reason(reason: &str) -> Result<&str, Status> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Status::invalid_argument("a reason is required"));
+    }
+    Ok(reason)
+}
+
+#[tonic::async_trait]
+impl RouterAdmin for RouterAdminApi {
+    #[tracing::instrument(skip_all)]
+    async fn user_timeline(
+        &self,
+        request: Request<api::UserTimelineRequest>,
+    ) -> Result<Response<api::UserTimelineResponse>, Status> {
+        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
+        let user = UserRef::from_timeline(request.get_ref().user.as_ref())?;
+        let view = timeline::view(&self.pool, &self.ctx, &admin, user).await?;
+        Ok(Response::new(view))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_hold(
+        &self,
+        request: Request<api::SetHoldRequest>,
+    ) -> Result<Response<api::SetHoldResponse>, Status> {
+        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
+        let req = request.get_ref();
+        let user = UserRef::from_hold(req.user.as_ref())?;
+        let state = match api::HoldState::try_from(req.state) {
+            Ok(api::HoldState::None) => "none",
+            Ok(api::HoldState::Soft) => "soft_hold",
+            Ok(api::HoldState::Hard) => "hard_hold",
+            _ => return Err(Status::invalid_argument("state must be none, soft or hard")),
+        };
+        let why = reason(&req.reason)?;
+        let changed = hold::set(&self.pool, &self.ctx, &admin, user, state, why).await?;
+        Ok(Response::new(changed))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_region(
+        &self,
+        request: Request<api::OpenRegionRequest>,
+    ) -> Result<Response<api::OpenRegionResponse>, Status> {
+        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
+        admin.require(&[auth::Role::Ops, auth::Role::Engineering], "open a region")?;
+        let req = request.get_ref();
+        let why = reason(&req.reason)?;
+        let opened = region::open(&self.pool, &self.ctx, &admin, req.slug.trim(), why).await?;
+        Ok(Response::new(opened))
+    }
+}
