@@ -18,6 +18,26 @@ pub struct KeyUse {
     pub rows: i64,
 }
 
+/// A table whose rows hold encrypted bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyTable {
+    /// `sms_messages`, bound to the Twilio message SID.
+    Messages,
+    /// `sms_outbound_jobs`, bound to the job's idempotency key.
+    Jobs,
+}
+
+impl BodyTable {
+    const ALL: [Self; 2] = [Self::Messages, Self::Jobs];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Messages => "sms_messages",
+            Self::Jobs => "sms_outbound_jobs",
+        }
+    }
+}
+
 /// One row's body and what binds it.
 struct Row {
     id: Uuid,
@@ -48,7 +68,7 @@ pub async fn run(
         return Err(MaintenanceError::NotActive(target));
     }
     let mut changed = 0;
-    for table in ["sms_messages", "sms_outbound_jobs"] {
+    for table in BodyTable::ALL {
         loop {
             let mut tx = pool.begin().await?;
             let rows = claim(&mut tx, table, target, batch).await?;
@@ -58,7 +78,7 @@ pub async fn run(
             tx.commit().await?;
             let n = rows.len() as u64;
             changed += n;
-            progress(table, n);
+            progress(table.name(), n);
             if n == 0 {
                 break;
             }
@@ -70,11 +90,11 @@ pub async fn run(
 
 async fn claim(
     tx: &mut PgConnection,
-    table: &'static str,
+    table: BodyTable,
     target: i32,
     batch: i64,
 ) -> Result<Vec<Row>, sqlx::Error> {
-    if table == "sms_messages" {
+    if table == BodyTable::Messages {
         sqlx::query_as!(
             Row,
             r#"select id, twilio_message_sid as "associated_data!", key_version,
@@ -106,11 +126,11 @@ async fn claim(
 async fn reencrypt(
     tx: &mut PgConnection,
     keyring: &Keyring,
-    table: &'static str,
+    table: BodyTable,
     row: &Row,
 ) -> Result<(), MaintenanceError> {
     let crypto_error = |source| MaintenanceError::Crypto {
-        table,
+        table: table.name(),
         id: row.id,
         source,
     };
@@ -120,7 +140,7 @@ async fn reencrypt(
         .reencrypt(&body, row.associated_data.as_bytes())
         .map_err(crypto_error)?;
     let (nonce, tag) = (fresh.nonce.to_vec(), fresh.tag.to_vec());
-    if table == "sms_messages" {
+    if table == BodyTable::Messages {
         sqlx::query!(
             "update sms_messages set body_ciphertext = $2, body_iv = $3, body_tag = $4, key_version = $5
              where id = $1",
@@ -166,13 +186,13 @@ pub async fn left_under_old_keys(
     let mut left: Vec<KeyUse> = messages
         .into_iter()
         .map(|r| KeyUse {
-            table: "sms_messages",
+            table: BodyTable::Messages.name(),
             key_version: r.key_version,
             rows: r.rows,
         })
         .collect();
     left.extend(jobs.into_iter().map(|r| KeyUse {
-        table: "sms_outbound_jobs",
+        table: BodyTable::Jobs.name(),
         key_version: r.key_version,
         rows: r.rows,
     }));
