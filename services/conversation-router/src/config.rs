@@ -19,9 +19,8 @@ pub struct Config {
     pub phone_pepper: crypto::PhonePepper,
     /// `JOSH_PHONE_PEPPER` as well: keys the hashes of one-time codes.
     pub otp_key: crypto::OtpKey,
-    /// `BILLING_GRPC_URL`: billing's gRPC API (entitlements, checkout links).
-    pub billing_grpc_url: String,
-    /// The same, as a validated endpoint with the call timeouts.
+    /// `BILLING_GRPC_URL`: billing's gRPC API (entitlements, checkout links), validated, with the
+    /// call timeouts.
     pub billing_endpoint: tonic::transport::Endpoint,
     /// `LINKUP_MATCHER_GRPC_URL`: the matcher's gRPC API.
     pub linkup_matcher_grpc_url: String,
@@ -41,7 +40,6 @@ impl Config {
             phone_pepper: config::phone_pepper(env)?,
             otp_key: crypto::OtpKey::from_secret(&env.secret("JOSH_PHONE_PEPPER")?)
                 .map_err(|e| ConfigError::malformed("JOSH_PHONE_PEPPER", e))?,
-            billing_grpc_url: config::peer_grpc_url(env, "BILLING_GRPC_URL", 9084)?,
             billing_endpoint: crate::billing::endpoint(&config::peer_grpc_url(
                 env,
                 "BILLING_GRPC_URL",

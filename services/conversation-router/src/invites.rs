@@ -1,7 +1,7 @@
 //! Replies to LinkUp invites (product-rules §4). The matcher sends the invite text; its
-//! `invite sent` puts the session in `awaiting_invite_reply` with the pending invites in the
-//! token, and the person's YES / NO / A / B becomes `invite replied`. Two pending invites and
-//! an ambiguous answer → one question: which one.
+//! `invite sent` records the invite in the session's `pending_invites` (an idle session shows
+//! `awaiting_invite_reply`), and the person's YES / NO / A / B becomes `invite replied`. Two
+//! pending invites and an ambiguous answer → one question: which one.
 
 use proto::v1::{InviteReplied, InviteReply as WireReply};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use crate::store::linkups;
 use crate::store::sessions::{self, Session};
 use crate::text::answers::{self, InviteReply};
 
-/// Token prefix of a session waiting for invite replies.
+/// State token of an idle session that waits for invite replies.
 pub const TOKEN_PREFIX: &str = "invites:";
 
 /// One invite awaiting a reply.
@@ -48,22 +48,6 @@ pub struct Waiting {
 }
 
 impl Waiting {
-    /// The state token.
-    pub fn token(&self) -> String {
-        format!(
-            "{TOKEN_PREFIX}{}",
-            serde_json::to_string(self).unwrap_or_default()
-        )
-    }
-
-    /// The waiting state a token holds (empty for any other token).
-    pub fn from_token(token: &str) -> Self {
-        token
-            .strip_prefix(TOKEN_PREFIX)
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default()
-    }
-
     /// The invites a session waits on (its `pending_invites` column).
     pub fn of(session: &Session) -> Self {
         serde_json::from_value(session.pending_invites.clone()).unwrap_or_default()

@@ -11,7 +11,7 @@ use crate::Context;
 use crate::copy;
 use crate::error::RouterError;
 use crate::events;
-use crate::interview::{self, profile::Completeness};
+use crate::interview::{self, profile::Completeness, profile::ProfileDoc};
 use crate::pipeline::Inbound;
 use crate::replies::Reply;
 use crate::store::identity::User;
@@ -32,16 +32,14 @@ pub async fn submit(
     mut draft: Draft,
 ) -> Result<Vec<Reply>, RouterError> {
     let now = ctx.clock.now();
-    if let Some(refusal) = refusal(tx, ctx, user).await? {
-        return Ok(refusal);
-    }
+    let (place, doc) = match eligible(tx, ctx, user).await? {
+        Ok(found) => found,
+        Err(refusal) => return Ok(refusal),
+    };
     if let Some(paywall) = paywall(ctx, user).await {
         sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
         return Ok(paywall);
     }
-    let Some(place) = linkups::placement(tx, user.id).await? else {
-        return Ok(vec![Reply::say(copy::linkup_region_closed("your area"))]);
-    };
     let tz = place
         .timezone
         .as_deref()
@@ -55,8 +53,8 @@ pub async fn submit(
         return Err(RouterError::UnexpectedEvent("time window did not resolve"));
     };
     if window.too_soon(now) {
-        sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
         let Some(later) = window::later(&window, now, tz) else {
+            sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
             return Ok(vec![Reply::say(copy::LINKUP_NOT_CLEAR)]);
         };
         draft.set_when(later.weekday, later.part);
@@ -69,38 +67,44 @@ pub async fn submit(
     if linkups::requests_since(tx, user.id, now - time::Duration::days(1)).await? >= DAILY_LIMIT {
         return Ok(vec![Reply::say(copy::LINKUP_DAILY_LIMIT)]);
     }
+    draft.size = Some(
+        draft
+            .size
+            .unwrap_or_else(|| preferred_size(&doc.preferences)),
+    );
     request(tx, ctx, msg, user, &draft, &place, &window).await
 }
 
-/// Why this person may not start a LinkUp now, as the replies that say so.
-async fn refusal(
+/// The person's region and profile when they may start a LinkUp now, else the replies that
+/// say why not (account, region, profile: product-rules §7 order).
+async fn eligible(
     tx: &mut PgConnection,
     ctx: &Context,
     user: &User,
-) -> Result<Option<Vec<Reply>>, RouterError> {
+) -> Result<Result<(Placement, ProfileDoc), Vec<Reply>>, RouterError> {
     let hold = safety::hold_state(tx, user.id, ctx.clock.now()).await?;
     if user.state == "suspended" || hold != "none" {
-        return Ok(Some(vec![Reply::say(copy::LINKUP_ON_HOLD)]));
+        return Ok(Err(vec![Reply::say(copy::LINKUP_ON_HOLD)]));
     }
     let place = linkups::placement(tx, user.id).await?;
-    let open = place
-        .as_ref()
-        .is_some_and(|p| p.region_state == "open" && p.membership.as_deref() == Some("active"));
-    if !open {
-        let name = place.map_or_else(|| "your area".to_owned(), |p| p.display_name);
-        return Ok(Some(vec![Reply::say(copy::linkup_region_closed(&name))]));
-    }
+    let open =
+        |p: &Placement| p.region_state == "open" && p.membership.as_deref() == Some("active");
+    let place = match place {
+        Some(p) if open(&p) => p,
+        other => {
+            let name = other.map_or_else(|| "your area".to_owned(), |p| p.display_name);
+            return Ok(Err(vec![Reply::say(copy::linkup_region_closed(&name))]));
+        }
+    };
     let doc = profiles::load(tx, user.id).await?;
     if doc.completeness() < Completeness::CompleteMvp {
         let catalog = profiles::activities(tx).await?;
         let step = interview::next_step(&doc, None).unwrap_or(interview::steps::Step::Activity01);
         sessions::set_mode(tx, user.id, "interviewing", &step.token(), None).await?;
         let question = step.question(&doc, &catalog);
-        return Ok(Some(vec![Reply::say(copy::linkup_profile_first(
-            &question,
-        ))]));
+        return Ok(Err(vec![Reply::say(copy::linkup_profile_first(&question))]));
     }
-    Ok(None)
+    Ok(Ok((place, doc)))
 }
 
 /// Not subscribed: the paywall text with a checkout link (product-rules §7, last check).
@@ -131,10 +135,7 @@ async fn request(
     window: &Window,
 ) -> Result<Vec<Reply>, RouterError> {
     let activity = draft.activity.clone().unwrap_or_default();
-    let (min_size, max_size) = match draft.size {
-        Some(size) => size,
-        None => preferred_size(&profiles::load(tx, user.id).await?.preferences),
-    };
+    let (min_size, max_size) = draft.size.unwrap_or(DEFAULT_SIZE);
     let request_key = create_key(user, &activity, window, place);
     let brief = LinkupBrief {
         activity_key: activity.clone(),
