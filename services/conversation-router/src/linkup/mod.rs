@@ -54,20 +54,6 @@ fn recognise_by_alias(catalog: &[Activity], text: &str) -> Option<String> {
     by_alias.map(|a| a.key.clone())
 }
 
-/// Starts a request from the idle conversation: the LINKUP command or a free-text intent.
-///
-/// # Errors
-/// [`RouterError`] when the database or the outbox fails.
-pub async fn start(
-    tx: &mut PgConnection,
-    ctx: &Context,
-    msg: &Inbound<'_>,
-    user: &User,
-    draft: Draft,
-) -> Result<Vec<Reply>, RouterError> {
-    proceed(tx, ctx, msg, user, draft).await
-}
-
 /// Continues the dialog with the answer in `msg`; `None` when the dialog expired (the text is
 /// then handled as a fresh one).
 ///
@@ -111,7 +97,7 @@ pub async fn resume(
         sessions::set_mode(tx, user.id, "idle", "idle", None).await?;
         return Ok(Some(vec![Reply::say(copy::LINKUP_NOT_CLEAR)]));
     }
-    proceed(tx, ctx, msg, user, draft).await.map(Some)
+    start(tx, ctx, msg, user, draft).await.map(Some)
 }
 
 /// Reads `text` as the answer to `ask`, filling `draft`; `false` when it is not one.
@@ -166,8 +152,12 @@ const fn sun() -> Day {
     Day::Weekday(Weekday::Sunday)
 }
 
-/// Asks what is missing, or submits a complete draft.
-async fn proceed(
+/// Moves a draft on — from the idle conversation (the LINKUP command or a free-text intent) or
+/// after an answer: asks what is missing, or submits a complete draft.
+///
+/// # Errors
+/// [`RouterError`] when the database or the outbox fails.
+pub async fn start(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
