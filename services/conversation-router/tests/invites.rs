@@ -15,6 +15,14 @@ const ANN: &str = "+15555550171";
 const BEN: &str = "+15555550172";
 const CY: &str = "+15555550173";
 
+/// Ann and Ben are members; Ann started a coffee LinkUp (Sat morning). Returns it and Ben's id.
+async fn ann_asks_ben(r: &Router) -> (uuid::Uuid, uuid::Uuid) {
+    r.onboard(ANN, "Ann").await;
+    r.onboard(BEN, "Ben").await;
+    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
+    (linkup, r.user_id(BEN).await)
+}
+
 fn invite(invite: uuid::Uuid, linkup: uuid::Uuid, user: uuid::Uuid) -> InviteSent {
     InviteSent {
         invite_id: invite.to_string(),
@@ -39,10 +47,7 @@ async fn replies_published(r: &Router) -> Vec<proto::v1::InviteReplied> {
 #[tokio::test]
 async fn yes_to_one_invite_becomes_invite_replied_once() {
     let r = Router::new().await;
-    r.onboard(ANN, "Ann").await;
-    r.onboard(BEN, "Ben").await;
-    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    let ben = r.user_id(BEN).await;
+    let (linkup, ben) = ann_asks_ben(&r).await;
     let invite_id = uuid::Uuid::new_v4();
     let fact = invite(invite_id, linkup, ben);
     assert!(
@@ -112,10 +117,7 @@ async fn two_pending_invites_and_a_yes_asks_which_one() {
 #[tokio::test]
 async fn a_closed_invite_is_no_longer_answered() {
     let r = Router::new().await;
-    r.onboard(ANN, "Ann").await;
-    r.onboard(BEN, "Ben").await;
-    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    let ben = r.user_id(BEN).await;
+    let (linkup, ben) = ann_asks_ben(&r).await;
     let invite_id = uuid::Uuid::new_v4();
     r.react(invite(invite_id, linkup, ben)).await;
     r.react(InviteClosed {
@@ -201,10 +203,7 @@ async fn after_the_event_attendance_do_again_feedback_and_contacts() {
 #[tokio::test]
 async fn an_invite_waits_beside_a_linkup_dialog_and_is_answered_after_it() {
     let r = Router::new().await;
-    r.onboard(ANN, "Ann").await;
-    r.onboard(BEN, "Ben").await;
-    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    let ben = r.user_id(BEN).await;
+    let (linkup, ben) = ann_asks_ben(&r).await;
     assert_eq!(r.text(BEN, "brunch?").await, [copy::ASK_LINKUP_DAY]);
     let invite_id = uuid::Uuid::new_v4();
     r.react(invite(invite_id, linkup, ben)).await;
