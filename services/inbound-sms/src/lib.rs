@@ -18,7 +18,9 @@ pub mod store;
 pub mod webhooks;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +36,7 @@ pub const SERVICE: &str = "inbound-sms";
 pub struct Service {
     host: ServiceHost,
     config: Config,
+    clock: SharedClock,
 }
 
 impl Service {
@@ -43,8 +46,20 @@ impl Service {
     /// # Errors
     /// [`HostError`] when the listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock` (tests and the demo move time).
+    ///
+    /// # Errors
+    /// As [`Service::build`].
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
-        Ok(Self { host, config })
+        Ok(Self {
+            host,
+            config,
+            clock,
+        })
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -59,7 +74,9 @@ impl Service {
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let replicas = self.config.common.nats_stream_replicas;
-        let routes = router(WebhookState::new(self.host.pool().clone(), &self.config));
+        let routes = router(
+            WebhookState::new(self.host.pool().clone(), &self.config).with_clock(self.clock),
+        );
         bus::run_service(
             self.host,
             SERVICE,

@@ -24,7 +24,6 @@ use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::json;
 use sqlx::PgPool;
-use time::OffsetDateTime;
 use tracing::field::Empty;
 use twilio::signature;
 use twilio::webhook::{self, FormParams, InboundMessage, StatusCallback, WebhookError};
@@ -35,6 +34,7 @@ use crate::error::Error;
 use crate::events::{self, Received, Reported};
 use crate::metrics::{self, Endpoint, Outcome};
 use crate::store::{self, MessageEvent, NewInbound};
+use platform::clock::{SharedClock, SystemClock};
 use platform::errors::ErrorChain;
 
 /// Where Twilio posts inbound messages.
@@ -61,6 +61,7 @@ struct Inner {
     account_sid: String,
     public_base_url: String,
     body_limit: usize,
+    clock: SharedClock,
 }
 
 impl WebhookState {
@@ -76,8 +77,16 @@ impl WebhookState {
                 account_sid: config.twilio_account_sid.clone(),
                 public_base_url: config.public_base_url.clone(),
                 body_limit: DEFAULT_BODY_LIMIT,
+                clock: Arc::new(SystemClock),
             }),
         }
+    }
+
+    /// Reads `clock` for the time a message or status was received (default the system clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        Arc::make_mut(&mut self.inner).clock = clock;
+        self
     }
 
     /// Overrides the body size limit (default [`DEFAULT_BODY_LIMIT`]).
@@ -195,7 +204,7 @@ async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> 
         .keyring
         .encrypt_str(&message.body, message.message_sid.as_bytes())?;
     let correlation_id = Uuid::now_v7();
-    let received_at = OffsetDateTime::now_utc();
+    let received_at = state.clock.now();
 
     let new = NewInbound {
         message_sid: &message.message_sid,
@@ -266,7 +275,7 @@ async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Erro
         error_code,
         phone_hash: phone_hash.as_deref(),
         correlation_id,
-        reported_at: OffsetDateTime::now_utc(),
+        reported_at: state.clock.now(),
     });
 
     let mut tx = state.pool.begin().await?;

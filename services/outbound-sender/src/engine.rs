@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use twilio::client::{MessagesClient, Sender};
 
-use crate::clock::SharedClock;
+use platform::clock::SharedClock;
 use crate::config::Tuning;
 use crate::rate::RateLimiter;
 use crate::{SERVICE, intake, optout, status};

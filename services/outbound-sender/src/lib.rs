@@ -11,9 +11,9 @@
 //! - [`status`]: forward-only statuses from callbacks and reconciliation; carrier errors
 //!   suppress numbers or pause the sender.
 //! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
-//! - [`clock`]: every time decision reads one injectable clock.
+//!
+//! Every time decision reads one injectable clock ([`Service::build_with_clock`]).
 
-pub mod clock;
 mod config;
 mod engine;
 pub mod error;
@@ -32,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use platform::clock::{SharedClock, SystemClock};
 use platform::config::TwilioSender;
 use platform::{HostError, ServiceHost};
 use tokio_util::sync::CancellationToken;
@@ -69,6 +70,14 @@ impl Service {
     /// # Errors
     /// [`ServiceError`] when the listener cannot bind or the Twilio client cannot be built.
     pub async fn build(config: Config) -> Result<Self, ServiceError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Service::build`], reading `clock` (tests and the demo move time).
+    ///
+    /// # Errors
+    /// As [`Service::build`].
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, ServiceError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
         let client = MessagesClient::new(
             &config.twilio_api_base,
@@ -86,7 +95,7 @@ impl Service {
             keyring: config.keyring,
             pepper: config.phone_pepper,
             client,
-            clock: Arc::new(clock::SystemClock),
+            clock,
             settings,
         });
         Ok(Self {

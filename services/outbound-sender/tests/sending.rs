@@ -62,7 +62,7 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
     // The old request is over (the simulator accepted it before holding its answer back), and
     // the lease runs out.
     tokio::time::sleep(Duration::from_millis(1800)).await;
-    world.clock.advance(Duration::from_secs(31));
+    world.clock.advance(time::Duration::seconds(31));
     world.sim.set_create_delay(Duration::ZERO);
     world.run("b");
     let job = world
@@ -111,7 +111,7 @@ async fn carrier_opt_out_21610_suppresses_the_number_and_is_never_retried() {
     assert!(matches!(&marked[..], [Payload::NumberMarkedUnusable(e)] if e.error_code == 21610));
     assert_eq!(world.events("sms.send_failed").await.len(), 1);
     // Time passes: nothing is retried.
-    world.clock.advance(Duration::from_secs(3600));
+    world.clock.advance(time::Duration::seconds(3600));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = world.job("stop-1").await.unwrap();
     assert_eq!((again.status.as_str(), again.attempts), ("failed", 1));
@@ -140,7 +140,7 @@ async fn a_server_error_then_success_sends_after_one_retry() {
         .await;
     assert_eq!(waiting.status, "pending");
     assert!(waiting.run_at > common::NOON_NY, "backed off");
-    world.clock.advance(Duration::from_secs(61));
+    world.clock.advance(time::Duration::seconds(61));
     let job = world
         .wait_job("retry-1", "the retry to send", |j| j.status == "sent")
         .await;
@@ -230,7 +230,7 @@ async fn a_backlog_of_fifty_drains_at_one_segment_a_second_and_no_faster() {
     .await
     .unwrap();
     let start = {
-        use outbound_sender::clock::Clock as _;
+        use platform::clock::Clock as _;
         world.clock.now()
     };
     sqlx::query("update sms_sender_pauses set resumed_at = now()")

@@ -146,7 +146,7 @@ async fn reconciliation_settles_a_message_whose_callbacks_never_came() {
         0,
         "not stale yet"
     );
-    world.clock.advance(Duration::from_secs(61));
+    world.clock.advance(time::Duration::seconds(61));
     assert_eq!(engine.reconcile_once(&token).await.unwrap(), 1);
     assert_eq!(
         message_status(&world, &sid).await,
@@ -156,7 +156,7 @@ async fn reconciliation_settles_a_message_whose_callbacks_never_came() {
         world.suppression("+15551230104").await.as_deref(),
         Some("unusable")
     );
-    world.clock.advance(Duration::from_secs(61));
+    world.clock.advance(time::Duration::seconds(61));
     assert_eq!(
         engine.reconcile_once(&token).await.unwrap(),
         0,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use outbound_sender::clock::ManualClock;
+use platform::clock::ManualClock;
 use outbound_sender::{Outbound, Parts, Settings};
 use prost::Message as _;
 use proto::v1::{EncryptedBody, SendSms, SmsPurpose, SmsStatus, SmsStatusReported};
@@ -82,7 +82,7 @@ impl World {
             nats,
             js,
             sim,
-            clock: ManualClock::new(NOON_NY),
+            clock: ManualClock::at(NOON_NY),
             keyring: crypto::Keyring::from_config(KEYS, "2").unwrap(),
             pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
             settings,
@@ -168,7 +168,7 @@ impl World {
     }
 
     fn clock_now(&self) -> OffsetDateTime {
-        use outbound_sender::clock::Clock as _;
+        use platform::clock::Clock as _;
         self.clock.now()
     }
 
