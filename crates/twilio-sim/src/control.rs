@@ -73,7 +73,10 @@ async fn phone_send(
         sid: send.sid.as_deref(),
     };
     if send.sid.as_deref().is_some_and(|sid| !is_message_sid(sid)) {
-        return sim_error(StatusCode::BAD_REQUEST, "sid must be SM followed by 32 hex digits");
+        return sim_error(
+            StatusCode::BAD_REQUEST,
+            "sid must be SM followed by 32 hex digits",
+        );
     }
     match inbound::send(&shared, text).await {
         Ok(sent) => Json(PhoneSent {

@@ -124,7 +124,10 @@ async fn a_resent_webhook_keeps_its_sid_and_is_recorded_once() {
     receiver.assert_signed(&hit);
     assert_eq!(hit.get("MessageSid"), Some(first.sid.as_str()));
     assert_eq!(sim.inbound_messages().len(), 1);
-    let refused = phone.resend(JOSH, "hello", "SMnot-a-sid").await.unwrap_err();
+    let refused = phone
+        .resend(JOSH, "hello", "SMnot-a-sid")
+        .await
+        .unwrap_err();
     assert!(
         matches!(refused, PhoneError::Refused { status: 400, .. }),
         "{refused}"
@@ -158,7 +161,11 @@ async fn the_outbound_feed_pages_creates_with_receipt_times() {
     assert_eq!(indexes, [0, 1, 2]);
     assert_eq!(all.messages[1].to, "+15555550102");
     assert_eq!(all.messages[1].sid, sim.messages()[1].sid);
-    assert!(all.messages.iter().all(|m| i128::from(m.created_at_us) >= before));
+    assert!(
+        all.messages
+            .iter()
+            .all(|m| i128::from(m.created_at_us) >= before)
+    );
     let page = feed("?after=0&limit=1").await;
     assert_eq!(page.total, 3);
     assert_eq!(page.messages.len(), 1);
