@@ -13,7 +13,7 @@
 #     --keep           leave the stack and its temp dir running (prints how to stop it)
 #
 # Never touches the shared Postgres (5432) or NATS (4222): it starts its own in a temp dir on
-# JOSH_LOAD_PG_PORT (55432) and JOSH_LOAD_NATS_PORT (54222), and runs the services and
+# JOSH_LOAD_PG_PORT (25432) and JOSH_LOAD_NATS_PORT (24222) (below the ephemeral port range), and runs the services and
 # simulators through deploy/dev.sh with JOSH_DEV_PORT_OFFSET=JOSH_LOAD_PORT_OFFSET (20000:
 # inbound-sms on 28081, twilio-sim on 28091...). Exits non-zero when verification fails.
 set -euo pipefail
@@ -22,8 +22,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RATE=500 DURATION=60 FAULTS=0 REDELIVER="" PROFILE=release KEEP=0
-PG_PORT="${JOSH_LOAD_PG_PORT:-55432}"
-NATS_PORT="${JOSH_LOAD_NATS_PORT:-54222}"
+PG_PORT="${JOSH_LOAD_PG_PORT:-25432}"
+NATS_PORT="${JOSH_LOAD_NATS_PORT:-24222}"
 OFFSET="${JOSH_LOAD_PORT_OFFSET:-20000}"
 # The sender settings for load: one Messaging Service (a number pool) rated high enough that
 # the per-sender token bucket is not what is measured, and enough concurrent send loops.
