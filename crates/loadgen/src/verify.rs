@@ -77,6 +77,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    stages(&mut db, &phones).await?;
     let mut failed = 0;
     for check in &checks {
         println!(
@@ -241,6 +242,40 @@ fn replies_sent(
             detail: format!("{repeats} sent again (cut mid-flight; at most {allowed} allowed)"),
         },
     ]
+}
+
+/// Where the time goes, from the rows' timestamps: inbound stored → reply job created (inbound
+/// relay, JetStream, the router's transaction, its relay, the sender's intake) → sent (the
+/// sender's claim and the Messages API call). Printed, not checked.
+async fn stages(db: &mut sqlx::PgConnection, phones: &[String]) -> anyhow::Result<()> {
+    let rows = sqlx::query!(
+        r#"with i as (select from_e164 as phone, created_at,
+                             row_number() over (partition by from_e164 order by created_at) as n
+                        from sms_messages where direction = 'in' and from_e164 = any($1)),
+                j as (select to_e164 as phone, created_at, sent_at,
+                             row_number() over (partition by to_e164 order by created_at) as n
+                        from sms_outbound_jobs where to_e164 = any($1)),
+                d as (select extract(epoch from j.created_at - i.created_at) * 1000 as to_job,
+                             extract(epoch from j.sent_at - j.created_at) * 1000 as to_sent
+                        from i join j using (phone, n))
+           select q as "q!",
+                  (percentile_cont(q) within group (order by to_job))::float8 as "to_job!",
+                  (percentile_cont(q) within group (order by to_sent))::float8 as "to_sent!"
+             from d, unnest(array[0.5, 0.95, 0.99]::float8[]) as q
+            group by q order by q"#,
+        phones
+    )
+    .fetch_all(db)
+    .await?;
+    for r in rows {
+        println!(
+            "stage p{:<2} inbound stored -> reply job {:>8.1} ms; reply job -> sent {:>8.1} ms",
+            (r.q * 100.0).round(),
+            r.to_job,
+            r.to_sent
+        );
+    }
+    Ok(())
 }
 
 async fn outbox_published(db: &mut sqlx::PgConnection) -> anyhow::Result<Check> {
