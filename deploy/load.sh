@@ -113,10 +113,10 @@ start_nats
 
 josh_section "the stack ($PROFILE build, ports +$OFFSET)"
 "$JOSH_ROOT/deploy/dev.sh" up
-build=(cargo build -q -p loadgen)
-[[ "$PROFILE" == release ]] && build+=(--release)
-"${build[@]}" || josh_die "cannot build loadgen"
+# `dev.sh up` built every binary of the workspace, loadgen included (building it alone would
+# unify features differently and rebuild its dependencies).
 LOADGEN="$(josh_target_dir)/$PROFILE/loadgen"
+[[ -x "$LOADGEN" ]] || josh_die "$LOADGEN was not built"
 
 # The faults, spread over the run: each service killed with SIGKILL and restarted, then
 # nats-server restarted, then Postgres (immediate shutdown: a crash, recovered from WAL).
