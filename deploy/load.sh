@@ -9,7 +9,7 @@
 #                      then verify that nothing was lost or done twice (loadgen verify)
 #     --redeliver F    share of answered webhooks delivered again (default 0, 0.05 with --faults)
 #     --profile P      release (default) or debug binaries
-#     --ci             the small run CI does: --faults --rate 40 --duration 30 --profile debug
+#     --ci             the small run CI does: --faults --rate 25 --duration 30 --profile debug
 #     --keep           leave the stack and its temp dir running (prints how to stop it)
 #
 # Never touches the shared Postgres (5432) or NATS (4222): it starts its own in a temp dir on
@@ -37,9 +37,9 @@ while (($#)); do
     --faults) FAULTS=1; shift ;;
     --redeliver) REDELIVER="$2"; shift 2 ;;
     --profile) PROFILE="$2"; shift 2 ;;
-    --ci) FAULTS=1 RATE=40 DURATION=30 PROFILE=debug; shift ;;
+    --ci) FAULTS=1 RATE=25 DURATION=30 PROFILE=debug; shift ;;
     --keep) KEEP=1; shift ;;
-    -h | --help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) josh_die "unknown option $1 (see --help)" ;;
     esac
 done
