@@ -7,41 +7,53 @@
 #   deploy/dev.sh test     run the whole test suite (extra arguments go to cargo nextest / cargo test)
 #   deploy/dev.sh psql     psql on the dev database (extra arguments go to psql)
 #   deploy/dev.sh logs [service]   follow the services' logs
+#   deploy/dev.sh restart SERVICE  (re)start one service or simulator and wait until it is ready
 #
 # State lives in .dev/ (gitignored): secrets.env (generated once), logs/, pids/.
+# Overrides (deploy/load.sh runs a second stack with them; the defaults are the dev stack):
+#   JOSH_DEV_DIR (.dev), JOSH_DEV_DB (josh), JOSH_DEV_PORT_OFFSET (0: added to every port),
+#   JOSH_DEV_PROFILE (debug or release), JOSH_DEV_SERVICE_ENV (extra NAME=value settings, space
+#   separated, given to every service), JOSH_PG_PORT, JOSH_NATS_PORT.
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DEV_DIR="$JOSH_ROOT/.dev"
+DEV_DIR="${JOSH_DEV_DIR:-$JOSH_ROOT/.dev}"
 SECRETS="$DEV_DIR/secrets.env"
 LOG_DIR="$DEV_DIR/logs"
 PID_DIR="$DEV_DIR/pids"
-DEV_DB=josh
+DEV_DB="${JOSH_DEV_DB:-josh}"
+PORT_OFFSET="${JOSH_DEV_PORT_OFFSET:-0}"
+PROFILE="${JOSH_DEV_PROFILE:-debug}"
+[[ "$PORT_OFFSET" =~ ^[0-9]+$ ]] || josh_die "JOSH_DEV_PORT_OFFSET must be a whole number"
+[[ "$PROFILE" == debug || "$PROFILE" == release ]] || josh_die "JOSH_DEV_PROFILE must be debug or release"
+[[ "$DEV_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || josh_die "JOSH_DEV_DB must be a plain lower-case name"
+# port <dev port>: the port with the offset applied.
+port() { printf '%s' "$(($1 + PORT_OFFSET))"; }
 READY_SECS="${JOSH_READY_SECS:-60}"
 STOP_SECS="${JOSH_STOP_SECS:-20}"
 
 # The local Twilio (twilio-sim) and Stripe (stripe-sim) simulators listen here.
-TWILIO_SIM_BASE="http://127.0.0.1:8091"
-STRIPE_SIM_BASE="http://127.0.0.1:8092"
+TWILIO_SIM_BASE="http://127.0.0.1:$(port 8091)"
+STRIPE_SIM_BASE="http://127.0.0.1:$(port 8092)"
 # Where the Twilio simulator posts inbound texts: inbound-sms, as its PUBLIC_BASE_URL names it.
-INBOUND_SMS_WEBHOOK="http://127.0.0.1:8081/v1/twilio/sms"
+INBOUND_SMS_WEBHOOK="http://127.0.0.1:$(port 8081)/v1/twilio/sms"
 # Where the Stripe simulator posts events: billing's webhook.
-BILLING_STRIPE_WEBHOOK="http://127.0.0.1:8084/v1/stripe/webhook"
+BILLING_STRIPE_WEBHOOK="http://127.0.0.1:$(port 8084)/v1/stripe/webhook"
 
 # name | Postgres group role | HTTP port | gRPC port (- for none) | PUBLIC_BASE_URL
 # PUBLIC_BASE_URL is where outsiders reach the URLs a service hands out or verifies: Twilio's
 # webhooks and status callbacks land on inbound-sms, magic links on the router, Stripe on billing.
 SERVICES=(
-    "inbound-sms|josh_inbound_sms|8081|-|http://127.0.0.1:8081"
-    "conversation-router|josh_conversation_router|8082|9082|http://127.0.0.1:8082"
-    "linkup-matcher|josh_linkup_matcher|8083|9083|http://127.0.0.1:8082"
-    "billing|josh_billing|8084|9084|http://127.0.0.1:8084"
-    "outbound-sender|josh_outbound_sender|8085|9085|http://127.0.0.1:8081"
+    "inbound-sms|josh_inbound_sms|$(port 8081)|-|http://127.0.0.1:$(port 8081)"
+    "conversation-router|josh_conversation_router|$(port 8082)|$(port 9082)|http://127.0.0.1:$(port 8082)"
+    "linkup-matcher|josh_linkup_matcher|$(port 8083)|$(port 9083)|http://127.0.0.1:$(port 8082)"
+    "billing|josh_billing|$(port 8084)|$(port 9084)|http://127.0.0.1:$(port 8084)"
+    "outbound-sender|josh_outbound_sender|$(port 8085)|$(port 9085)|http://127.0.0.1:$(port 8081)"
 )
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # Splits one SERVICES row into svc_name, svc_role, svc_http, svc_grpc, svc_public.
 svc_fields() { IFS='|' read -r svc_name svc_role svc_http svc_grpc svc_public <<<"$1"; }
@@ -131,7 +143,7 @@ ensure_database() {
 
 migrate() {
     local joshctl
-    joshctl="$(josh_target_dir)/debug/joshctl"
+    joshctl="$(josh_target_dir)/$PROFILE/joshctl"
     [[ -x "$joshctl" ]] || josh_die "$joshctl was not built"
     DATABASE_URL="$(josh_pg_url "$DEV_DB")" "$joshctl" migrate || josh_die "joshctl migrate failed"
 }
@@ -218,7 +230,7 @@ sim_ready_code() {
 start_simulator() {
     sim_fields "$1"
     local bin log="$LOG_DIR/$sim_name.log" port="${sim_base##*:}"
-    bin="$(josh_target_dir)/debug/$sim_name"
+    bin="$(josh_target_dir)/$PROFILE/$sim_name"
     [[ -x "$bin" ]] || josh_die "$bin was not built"
     if josh_port_open 127.0.0.1 "$port"; then
         josh_die "port $port is taken by another process; $sim_name cannot start (see: ss -ltnp)"
@@ -292,7 +304,7 @@ stop_simulators() {
 start_service() {
     svc_fields "$1"
     local bin log pid
-    bin="$(josh_target_dir)/debug/$svc_name"
+    bin="$(josh_target_dir)/$PROFILE/$svc_name"
     log="$LOG_DIR/$svc_name.log"
     [[ -x "$bin" ]] || josh_die "$bin was not built"
     if josh_port_open 127.0.0.1 "$svc_http" || { [[ "$svc_grpc" != - ]] && josh_port_open 127.0.0.1 "$svc_grpc"; }; then
@@ -321,6 +333,11 @@ start_service() {
     if [[ "$svc_grpc" != - ]]; then
         env+=(GRPC_ADDR="127.0.0.1:$svc_grpc")
     fi
+    local extra
+    for extra in ${JOSH_DEV_SERVICE_ENV:-}; do
+        [[ "$extra" =~ ^[A-Z][A-Z0-9_]*=.*$ ]] || josh_die "JOSH_DEV_SERVICE_ENV: expected NAME=value, got $extra"
+        env+=("$extra")
+    done
     printf '\n=== %s: starting %s ===\n' "$(date -u +%FT%TZ)" "$svc_name" >>"$log"
     # A clean environment (nothing leaks in from this shell; secrets never appear on a command line)
     # and its own session, so the service outlives this script and the terminal's Ctrl-C.
@@ -369,16 +386,16 @@ print_table() {
         pid="$(service_pid "$svc_name" || printf -- '-')"
         printf '%-20s %-7s %-24s %-22s %s\n' "$svc_name" "$pid" "http://127.0.0.1:$svc_http" \
             "$([[ "$svc_grpc" == - ]] && printf -- '-' || printf 'http://127.0.0.1:%s' "$svc_grpc")" \
-            ".dev/logs/$svc_name.log"
+            "${LOG_DIR#"$JOSH_ROOT"/}/$svc_name.log"
     done
     for row in "${SIMULATORS[@]}"; do
         sim_fields "$row"
         pid="$(service_pid "$sim_name" || printf -- '-')"
-        printf '%-20s %-7s %-24s %-22s %s\n' "$sim_name" "$pid" "$sim_base" - ".dev/logs/$sim_name.log"
+        printf '%-20s %-7s %-24s %-22s %s\n' "$sim_name" "$pid" "$sim_base" - "${LOG_DIR#"$JOSH_ROOT"/}/$sim_name.log"
     done
     printf '\nPostgres  %s   (deploy/dev.sh psql)\n' "$(josh_pg_url "$DEV_DB")"
     printf 'NATS      %s\n' "$JOSH_NATS_URL"
-    printf 'Secrets   .dev/secrets.env    Stop with: deploy/dev.sh down\n'
+    printf 'Secrets   %s    Stop with: deploy/dev.sh down\n' "${SECRETS#"$JOSH_ROOT"/}"
 }
 
 # SIGTERM every running service, then wait (bounded) for them to exit.
@@ -433,7 +450,9 @@ cmd_up() {
 
     josh_section "building"
     josh_ensure_sqlx_cache
-    cargo build --bins || josh_die "cargo build failed"
+    local build=(cargo build --bins)
+    [[ "$PROFILE" == release ]] && build+=(--release)
+    "${build[@]}" || josh_die "cargo build failed"
     mkdir -p "$LOG_DIR" "$PID_DIR"
     # Stop the services of an earlier `up` only now, so a failed build leaves them running.
     stop_services || josh_die "cannot restart: a service from an earlier 'up' does not stop"
@@ -515,6 +534,41 @@ cmd_test() {
     josh_info "all tests passed"
 }
 
+# Restarts one service or simulator of a running stack (after a crash, or to pick up a rebuild).
+cmd_restart() {
+    local name="${1:-}" row found="" pid
+    [[ -n "$name" ]] || josh_die "usage: deploy/dev.sh restart SERVICE"
+    load_secrets
+    mkdir -p "$LOG_DIR" "$PID_DIR"
+    for row in "${SIMULATORS[@]}"; do
+        sim_fields "$row"
+        [[ "$sim_name" == "$name" ]] || continue
+        found=sim
+        if pid="$(service_pid "$sim_name")"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            josh_wait "$STOP_SECS" "$sim_name to stop" bash -c "! kill -0 $pid 2>/dev/null" || josh_die "$sim_name does not stop"
+        fi
+        start_simulator "$row"
+        josh_wait "$READY_SECS" "$sim_name to be ready" \
+            bash -c '[[ "$(curl -s -o /dev/null -m 2 -w "%{http_code}" "$1")" == 200 ]]' _ "$sim_base$sim_ready" ||
+            josh_die "$sim_name is not ready (see $LOG_DIR/$sim_name.log)"
+    done
+    for row in "${SERVICES[@]}"; do
+        svc_fields "$row"
+        [[ "$svc_name" == "$name" ]] || continue
+        found=service
+        if pid="$(service_pid "$svc_name")"; then
+            kill -TERM "$pid" 2>/dev/null || true
+            josh_wait "$STOP_SECS" "$svc_name to stop" bash -c "! kill -0 $pid 2>/dev/null" || josh_die "$svc_name does not stop"
+        fi
+        start_service "$row"
+        josh_wait "$READY_SECS" "$svc_name to be ready" bash -c '[[ "$(curl -s -o /dev/null -m 2 -w "%{http_code}" "http://127.0.0.1:$1/readyz")" == 200 ]]' _ "$svc_http" ||
+            josh_die "$svc_name is not ready (see $LOG_DIR/$svc_name.log)"
+    done
+    [[ -n "$found" ]] || josh_die "no service or simulator named $name"
+    josh_info "restarted $name"
+}
+
 cmd_psql() {
     josh_ensure_postgres
     exec psql "$(josh_pg_url "$DEV_DB")" "$@"
@@ -546,6 +600,7 @@ main() {
     test) cmd_test "$@" ;;
     psql) cmd_psql "$@" ;;
     logs) cmd_logs "$@" ;;
+    restart) cmd_restart "$@" ;;
     -h | --help | help) usage ;;
     *)
         usage >&2

@@ -15,15 +15,16 @@ JOSH_LIB_LOADED=1
 JOSH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 export JOSH_ROOT
 
+# JOSH_PG_PORT / JOSH_NATS_PORT may be overridden (deploy/load.sh points them at private servers).
 JOSH_PG_HOST=127.0.0.1
-JOSH_PG_PORT=5432
+JOSH_PG_PORT="${JOSH_PG_PORT:-5432}"
 JOSH_PG_SUPERUSER=postgres
 # The superuser URL for a database on the local server: josh_pg_url <database>.
 josh_pg_url() { printf 'postgres://%s@%s:%s/%s' "$JOSH_PG_SUPERUSER" "$JOSH_PG_HOST" "$JOSH_PG_PORT" "${1:-postgres}"; }
 
 JOSH_NATS_HOST=127.0.0.1
-JOSH_NATS_PORT=4222
-JOSH_NATS_MONITOR_PORT=8222
+JOSH_NATS_PORT="${JOSH_NATS_PORT:-4222}"
+JOSH_NATS_MONITOR_PORT="${JOSH_NATS_MONITOR_PORT:-8222}"
 JOSH_NATS_URL="nats://${JOSH_NATS_HOST}:${JOSH_NATS_PORT}"
 # Where a NATS server started by these scripts keeps its JetStream files, log and pid.
 JOSH_NATS_STATE_DIR="${JOSH_NATS_STATE_DIR:-${XDG_STATE_HOME:-${HOME:-/tmp}/.local/state}/josh/nats}"

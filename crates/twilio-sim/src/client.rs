@@ -79,6 +79,26 @@ impl PhoneClient {
                 to: to.to_owned(),
                 body: body.to_owned(),
                 messaging_service_sid: None,
+                sid: None,
+            })
+            .timeout(Duration::from_secs(30));
+        self.call(request).await
+    }
+
+    /// Posts the webhook of an earlier text again, with its MessageSid `sid` (a duplicate
+    /// delivery, as Twilio retries).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send); a malformed `sid` is refused.
+    pub async fn resend(&self, to: &str, body: &str, sid: &str) -> Result<PhoneSent, PhoneError> {
+        let request = self
+            .http
+            .post(format!("{}/sim/phones/{}/send", self.base, self.number))
+            .json(&PhoneSend {
+                to: to.to_owned(),
+                body: body.to_owned(),
+                messaging_service_sid: None,
+                sid: Some(sid.to_owned()),
             })
             .timeout(Duration::from_secs(30));
         self.call(request).await

@@ -18,7 +18,8 @@ use crate::resource::{message_json, rfc2822};
 use crate::state::InjectedError;
 use crate::validate::is_e164;
 use crate::wire::{
-    Faults, FireStatus, Health, InboxMessage, PhoneSend, PhoneSent, SimError, StatusFired,
+    Faults, FireStatus, Health, InboxMessage, OutboundFeed, OutboundRecord, PhoneSend, PhoneSent,
+    SimError, StatusFired,
 };
 use crate::{Shared, fire_status};
 
@@ -32,6 +33,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/sim/phones/{number}/messages", get(phone_inbox))
         .route("/sim/faults", post(faults))
         .route("/sim/messages", get(all_messages))
+        .route("/sim/outbound", get(outbound_feed))
         .route("/sim/messages/{sid}/status", post(status))
 }
 
@@ -68,11 +70,19 @@ async fn phone_send(
         to: &send.to,
         body: &send.body,
         messaging_service_sid: send.messaging_service_sid.as_deref(),
+        sid: send.sid.as_deref(),
     };
+    if send.sid.as_deref().is_some_and(|sid| !is_message_sid(sid)) {
+        return sim_error(
+            StatusCode::BAD_REQUEST,
+            "sid must be SM followed by 32 hex digits",
+        );
+    }
     match inbound::send(&shared, text).await {
         Ok(sent) => Json(PhoneSent {
             sid: sent.sid,
             webhook_status: sent.http_status,
+            answered_at_us: unix_us(sent.answered_at),
         })
         .into_response(),
         Err(error) => sim_error(StatusCode::BAD_GATEWAY, format!("{error:#}")),
@@ -149,6 +159,45 @@ async fn faults(State(shared): State<Arc<Shared>>, Json(faults): Json<Faults>) -
     }
     tracing::info!(faults = ?faults, "faults set");
     StatusCode::NO_CONTENT
+}
+
+fn is_message_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("SM") && sid[2..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn unix_us(at: time::OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// `after` and `limit` of the outbound feed.
+#[derive(Debug, serde::Deserialize)]
+struct FeedQuery {
+    after: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// Most messages one feed page returns.
+const FEED_PAGE: usize = 1_000;
+
+async fn outbound_feed(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<FeedQuery>,
+) -> Json<OutboundFeed> {
+    let from = query.after.map_or(0, |after| after.saturating_add(1));
+    let limit = query.limit.unwrap_or(FEED_PAGE).clamp(1, FEED_PAGE);
+    let (total, page) = shared.store.messages_from(from, limit);
+    let messages = page
+        .into_iter()
+        .zip(from..)
+        .map(|(m, index)| OutboundRecord {
+            index,
+            sid: m.sid,
+            to: m.to,
+            body: m.body,
+            created_at_us: unix_us(m.date_created),
+        })
+        .collect();
+    Json(OutboundFeed { total, messages })
 }
 
 async fn all_messages(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {

@@ -17,6 +17,8 @@ pub(crate) struct Inbound<'a> {
     pub to: &'a str,
     pub body: &'a str,
     pub messaging_service_sid: Option<&'a str>,
+    /// Redeliver with this MessageSid instead of a new one.
+    pub sid: Option<&'a str>,
 }
 
 /// What became of an inbound text.
@@ -26,6 +28,8 @@ pub(crate) struct Delivered {
     pub sid: String,
     /// The HTTP status the webhook receiver answered.
     pub http_status: u16,
+    /// When the answer arrived.
+    pub answered_at: OffsetDateTime,
 }
 
 /// Geo fields Twilio fills from the numbers (the simulator knows only the country of +1).
@@ -80,9 +84,9 @@ pub(crate) async fn send(shared: &Shared, text: Inbound<'_>) -> anyhow::Result<D
         .inbound_webhook_url
         .as_deref()
         .context("the simulator has no inbound webhook URL (SIM_INBOUND_WEBHOOK_URL)")?;
-    let sid = new_sid("SM");
+    let sid = text.sid.map_or_else(|| new_sid("SM"), str::to_owned);
     let now = OffsetDateTime::now_utc();
-    shared.store.insert_inbound(SimMessage {
+    shared.store.insert_inbound_once(SimMessage {
         sid: sid.clone(),
         account_sid: shared.account_sid.clone(),
         from: Some(text.from.to_owned()),
@@ -101,12 +105,18 @@ pub(crate) async fn send(shared: &Shared, text: Inbound<'_>) -> anyhow::Result<D
     });
     let params = params(&shared.account_sid, &sid, &text);
     let http_status = post_signed(shared, url, &params).await?;
+    let answered_at = OffsetDateTime::now_utc();
     tracing::info!(
         sid,
         from = text.from,
         to = text.to,
         http_status,
+        redelivery = text.sid.is_some(),
         "inbound webhook sent"
     );
-    Ok(Delivered { sid, http_status })
+    Ok(Delivered {
+        sid,
+        http_status,
+        answered_at,
+    })
 }

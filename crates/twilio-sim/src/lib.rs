@@ -256,6 +256,7 @@ impl Simulator {
             to,
             body,
             messaging_service_sid: None,
+            sid: None,
         };
         Ok(inbound::send(&self.shared, text).await?.http_status)
     }

@@ -2,7 +2,7 @@
 //! faults it has been told to inject. Everything sits behind one mutex that is never held across
 //! an `.await`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -75,6 +75,7 @@ struct World {
     messages: Vec<SimMessage>,
     by_sid: HashMap<String, usize>,
     inbound: Vec<SimMessage>,
+    inbound_sids: HashSet<String>,
     /// Per phone number: indexes into `messages` of what it received, in delivery order.
     inboxes: HashMap<String, Vec<usize>>,
     fail_next: VecDeque<InjectedError>,
@@ -99,6 +100,7 @@ impl Store {
                 messages: Vec::new(),
                 by_sid: HashMap::new(),
                 inbound: Vec::new(),
+                inbound_sids: HashSet::new(),
                 inboxes: HashMap::new(),
                 fail_next: VecDeque::new(),
                 behaviors: HashMap::new(),
@@ -124,12 +126,26 @@ impl Store {
         world.messages.push(message);
     }
 
-    pub fn insert_inbound(&self, message: SimMessage) {
-        self.world().inbound.push(message);
-    }
-
     pub fn messages(&self) -> Vec<SimMessage> {
         self.world().messages.clone()
+    }
+
+    /// Up to `limit` created messages from index `from` on, and how many exist in all.
+    pub fn messages_from(&self, from: usize, limit: usize) -> (usize, Vec<SimMessage>) {
+        let world = self.world();
+        let page = world.messages.iter().skip(from).take(limit).cloned();
+        (world.messages.len(), page.collect())
+    }
+
+    /// Records an inbound message unless one with its SID is already recorded (a redelivered
+    /// webhook); returns whether it was new.
+    pub fn insert_inbound_once(&self, message: SimMessage) -> bool {
+        let mut world = self.world();
+        if !world.inbound_sids.insert(message.sid.clone()) {
+            return false;
+        }
+        world.inbound.push(message);
+        true
     }
 
     pub fn inbound(&self) -> Vec<SimMessage> {

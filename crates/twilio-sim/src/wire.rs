@@ -8,6 +8,7 @@
 //! | `POST /sim/faults` | [`Faults`] | 204 |
 //! | `POST /sim/messages/{sid}/status` | [`FireStatus`] | [`StatusFired`]: a signed status callback now |
 //! | `GET /sim/messages` | | `{"outbound":[...],"inbound":[...]}` in the Messages API's resource shape |
+//! | `GET /sim/outbound?after=I&limit=N` | | [`OutboundFeed`]: creates after index `I` (from the first without `after`), at most `N` (default 1000), with microsecond receipt times: a cheap feed for load harnesses |
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,10 @@ pub struct PhoneSend {
     /// Set when JOSH's number belongs to a Messaging Service (`MessagingServiceSid` param).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging_service_sid: Option<String>,
+    /// Post the webhook again with this MessageSid (a Twilio retry or a duplicate delivery)
+    /// instead of a new one; the message is recorded once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The inbound webhook was delivered.
@@ -42,6 +47,33 @@ pub struct PhoneSent {
     pub sid: String,
     /// The HTTP status JOSH answered the webhook with.
     pub webhook_status: u16,
+    /// When JOSH's answer arrived, in microseconds since the Unix epoch (the simulator's clock).
+    #[serde(default)]
+    pub answered_at_us: i64,
+}
+
+/// `GET /sim/outbound`: messages created through the Messages API, in creation order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundFeed {
+    /// How many messages were created in all: pass the last index seen as `after`.
+    pub total: usize,
+    /// The messages after `after`, oldest first.
+    pub messages: Vec<OutboundRecord>,
+}
+
+/// One created message, as the load feed reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundRecord {
+    /// Position in creation order, from 0.
+    pub index: usize,
+    /// The message SID.
+    pub sid: String,
+    /// The recipient.
+    pub to: String,
+    /// The text.
+    pub body: String,
+    /// When the create request was accepted, in microseconds since the Unix epoch.
+    pub created_at_us: i64,
 }
 
 /// A message a phone received (a delivered outbound message).

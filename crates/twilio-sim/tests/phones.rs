@@ -108,3 +108,67 @@ async fn bad_phone_requests_are_refused() {
     let error = unreachable.health().await.unwrap_err();
     assert!(matches!(error, PhoneError::Unreachable { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn a_resent_webhook_keeps_its_sid_and_is_recorded_once() {
+    let mut receiver = Receiver::start().await;
+    let sim = simulator(Some(receiver.url(WEBHOOK_PATH))).await;
+    let phone = PhoneClient::new(&sim.base_url(), PHONE);
+    let first = phone.send(JOSH, "hello").await.unwrap();
+    assert!(first.answered_at_us > 0);
+    receiver.next().await;
+    let again = phone.resend(JOSH, "hello", &first.sid).await.unwrap();
+    assert_eq!(again.sid, first.sid);
+    assert!(again.answered_at_us >= first.answered_at_us);
+    let hit = receiver.next().await;
+    receiver.assert_signed(&hit);
+    assert_eq!(hit.get("MessageSid"), Some(first.sid.as_str()));
+    assert_eq!(sim.inbound_messages().len(), 1);
+    let refused = phone
+        .resend(JOSH, "hello", "SMnot-a-sid")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, PhoneError::Refused { status: 400, .. }),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn the_outbound_feed_pages_creates_with_receipt_times() {
+    let sim = simulator(None).await;
+    let before = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
+    for to in ["+15555550101", "+15555550102", "+15555550103"] {
+        create_ok(&sim, to, &[]).await;
+    }
+    let http = reqwest::Client::new();
+    let feed = |query: &'static str| {
+        let url = format!("{}/sim/outbound{query}", sim.base_url());
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<twilio_sim::wire::OutboundFeed>()
+                .await
+                .unwrap()
+        }
+    };
+    let all = feed("").await;
+    assert_eq!(all.total, 3);
+    let indexes: Vec<_> = all.messages.iter().map(|m| m.index).collect();
+    assert_eq!(indexes, [0, 1, 2]);
+    assert_eq!(all.messages[1].to, "+15555550102");
+    assert_eq!(all.messages[1].sid, sim.messages()[1].sid);
+    assert!(
+        all.messages
+            .iter()
+            .all(|m| i128::from(m.created_at_us) >= before)
+    );
+    let page = feed("?after=0&limit=1").await;
+    assert_eq!(page.total, 3);
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.messages[0].index, 1);
+    assert!(feed("?after=2").await.messages.is_empty());
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# JOSH under load, and under faults, on a private stack (docs/benchmarks.md, "End to end").
+#
+#   deploy/load.sh [options]
+#     --rate N         texts per second offered (default 500)
+#     --duration S     seconds of sending (default 60)
+#     --faults         meanwhile: kill -9 each service in turn and restart it, restart nats-server,
+#                      restart Postgres; redeliver some webhooks (duplicates, reordered copies);
+#                      then verify that nothing was lost or done twice (loadgen verify)
+#     --redeliver F    share of answered webhooks delivered again (default 0, 0.05 with --faults)
+#     --profile P      release (default) or debug binaries
+#     --ci             the small run CI does: --faults --rate 25 --duration 30 --profile debug
+#     --keep           leave the stack and its temp dir running (prints how to stop it)
+#
+# Never touches the shared Postgres (5432) or NATS (4222): it starts its own in a temp dir on
+# JOSH_LOAD_PG_PORT (25432) and JOSH_LOAD_NATS_PORT (24222) (below the ephemeral port range), and runs the services and
+# simulators through deploy/dev.sh with JOSH_DEV_PORT_OFFSET=JOSH_LOAD_PORT_OFFSET (20000:
+# inbound-sms on 28081, twilio-sim on 28091...). Exits non-zero when verification fails.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RATE=500 DURATION=60 FAULTS=0 REDELIVER="" PROFILE=release KEEP=0
+PG_PORT="${JOSH_LOAD_PG_PORT:-25432}"
+NATS_PORT="${JOSH_LOAD_NATS_PORT:-24222}"
+OFFSET="${JOSH_LOAD_PORT_OFFSET:-20000}"
+# The sender settings for load: one Messaging Service (a number pool) rated high enough that
+# the per-sender token bucket is not what is measured, and enough concurrent send loops.
+SENDER_ENV="TWILIO_MESSAGING_SERVICE_SID=MG00000000000000000000000000000001 OUTBOUND_SENDER_MPS=1000 OUTBOUND_WORKERS=16"
+SENDER_WORKERS=16
+
+while (($#)); do
+    case "$1" in
+    --rate) RATE="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --faults) FAULTS=1; shift ;;
+    --redeliver) REDELIVER="$2"; shift 2 ;;
+    --profile) PROFILE="$2"; shift 2 ;;
+    --ci) FAULTS=1 RATE=25 DURATION=30 PROFILE=debug; shift ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) josh_die "unknown option $1 (see --help)" ;;
+    esac
+done
+[[ -n "$REDELIVER" ]] || REDELIVER=$([[ $FAULTS == 1 ]] && echo 0.05 || echo 0)
+
+WORK="$(mktemp -d /tmp/josh-load.XXXXXX)"
+chmod 755 "$WORK"
+PG_DIR="$WORK/pg"
+NATS_DIR="$WORK/nats"
+export JOSH_DEV_DIR="$WORK/dev" JOSH_DEV_PORT_OFFSET="$OFFSET" JOSH_DEV_PROFILE="$PROFILE"
+export JOSH_PG_PORT="$PG_PORT" JOSH_NATS_PORT="$NATS_PORT" JOSH_NATS_MONITOR_PORT=$((NATS_PORT + 1))
+export JOSH_DEV_SERVICE_ENV="$SENDER_ENV"
+export RUST_LOG="${RUST_LOG:-warn}"
+SIM="http://127.0.0.1:$((8091 + OFFSET))"
+DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/josh"
+NATS_URL="nats://127.0.0.1:$NATS_PORT"
+
+# as_postgres <command...>: Postgres refuses to run as root.
+as_postgres() {
+    if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+pg_bin() { printf '%s' "${JOSH_LOAD_PG_BIN:-/usr/lib/postgresql/15/bin}/$1"; }
+
+start_postgres() {
+    as_postgres "$(pg_bin pg_ctl)" -D "$PG_DIR" -l "$WORK/postgres.log" -w -t 60 \
+        -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+}
+stop_postgres() { as_postgres "$(pg_bin pg_ctl)" -D "$PG_DIR" -m "${1:-fast}" -w stop >/dev/null; }
+
+start_nats() {
+    setsid nohup nats-server -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$NATS_DIR" \
+        -l "$WORK/nats.log" </dev/null >/dev/null 2>&1 &
+    printf '%s\n' "$!" >"$WORK/nats.pid"
+    josh_wait 30 "nats-server on $NATS_PORT" josh_port_open 127.0.0.1 "$NATS_PORT"
+}
+stop_nats() {
+    local pid
+    pid="$(cat "$WORK/nats.pid" 2>/dev/null)" || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    josh_wait 20 "nats-server to stop" bash -c "! kill -0 $pid 2>/dev/null"
+}
+
+cleanup() {
+    local rc=$?
+    if ((KEEP)); then
+        josh_info "kept: $WORK (stop: JOSH_DEV_DIR=$JOSH_DEV_DIR JOSH_DEV_PORT_OFFSET=$OFFSET deploy/dev.sh down; pg_ctl -D $PG_DIR stop; kill \$(cat $WORK/nats.pid))"
+        exit "$rc"
+    fi
+    "$JOSH_ROOT/deploy/dev.sh" down >/dev/null 2>&1 || true
+    stop_nats >/dev/null 2>&1 || true
+    stop_postgres fast >/dev/null 2>&1 || true
+    if ((rc != 0)); then
+        mkdir -p "$JOSH_ROOT/.dev"
+        tar -C "$WORK" -czf "$JOSH_ROOT/.dev/load-failure-logs.tgz" dev/logs postgres.log nats.log 2>/dev/null || true
+        josh_warn "logs of the failed run: .dev/load-failure-logs.tgz"
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+josh_section "private Postgres on $PG_PORT and NATS on $NATS_PORT (in $WORK)"
+for port in "$PG_PORT" "$NATS_PORT" $((8081 + OFFSET)) $((8091 + OFFSET)); do
+    if josh_port_open 127.0.0.1 "$port"; then josh_die "port $port is taken (set JOSH_LOAD_*_PORT)"; fi
+done
+mkdir -p "$PG_DIR" "$NATS_DIR"
+[[ "$(id -u)" == 0 ]] && chown postgres "$PG_DIR" "$WORK"
+as_postgres "$(pg_bin initdb)" -D "$PG_DIR" -U postgres --auth=trust -E UTF8 >/dev/null
+start_postgres
+start_nats
+
+josh_section "the stack ($PROFILE build, ports +$OFFSET)"
+"$JOSH_ROOT/deploy/dev.sh" up
+# `dev.sh up` built every binary of the workspace, loadgen included (building it alone would
+# unify features differently and rebuild its dependencies).
+LOADGEN="$(josh_target_dir)/$PROFILE/loadgen"
+[[ -x "$LOADGEN" ]] || josh_die "$LOADGEN was not built"
+
+# The faults, spread over the run: each service killed with SIGKILL and restarted, then
+# nats-server restarted, then Postgres (immediate shutdown: a crash, recovered from WAL).
+faults() {
+    local gap name pid
+    gap="$(awk -v d="$DURATION" 'BEGIN { g = d / 9; print (g < 1 ? 1 : g) }')"
+    sleep "$gap"
+    for name in inbound-sms conversation-router linkup-matcher billing outbound-sender; do
+        pid="$(cat "$JOSH_DEV_DIR/pids/$name.pid")"
+        josh_info "fault: kill -9 $name (pid $pid)"
+        kill -KILL "$pid"
+        "$JOSH_ROOT/deploy/dev.sh" restart "$name" >/dev/null
+        sleep "$gap"
+    done
+    josh_info "fault: restart nats-server"
+    stop_nats && start_nats
+    sleep "$gap"
+    josh_info "fault: restart Postgres (immediate shutdown)"
+    stop_postgres immediate && start_postgres
+}
+
+josh_section "load: $RATE texts/s for ${DURATION}s$([[ $FAULTS == 1 ]] && echo ', with faults')"
+"$LOADGEN" run --sim "$SIM" --rate "$RATE" --duration "$DURATION" --drain 90 \
+    --redeliver "$REDELIVER" --pids "$JOSH_DEV_DIR/pids" --report "$WORK/report.json" &
+load_pid=$!
+if ((FAULTS)); then faults; fi
+wait "$load_pid" || josh_die "loadgen run failed"
+
+josh_section "verification"
+kills=$((FAULTS == 1 ? SENDER_WORKERS : 0))
+# A status callback for a send whose result was cut off by a fault is retried by its consumer on
+# the bus's backoff (1 s, 5 s, 30 s, 120 s), so after faults allow for the whole schedule.
+SETTLE=$((FAULTS == 1 ? 200 : 90))
+"$LOADGEN" verify --report "$WORK/report.json" --database-url "$DB_URL" --nats-url "$NATS_URL" \
+    --sim "$SIM" --cut-sends-allowed "$kills" --settle "$SETTLE" || josh_die "verification failed (numbers above)"
+mkdir -p "$JOSH_ROOT/.dev"
+cp "$WORK/report.json" "$JOSH_ROOT/.dev/load-report.json"
+josh_info "report: .dev/load-report.json"
