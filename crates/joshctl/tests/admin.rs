@@ -99,10 +99,7 @@ async fn token_create_prints_a_token_once_and_stores_only_its_hash() {
         .fetch_all(&cli.db.pool)
         .await
         .unwrap();
-    assert_eq!(
-        stored,
-        vec![conversation_router::admin::auth::token_sha256(&token)]
-    );
+    assert_eq!(stored, vec![admin_auth::token_sha256(&token)]);
     let again = cli.token("ops@josh.example", "ops").await;
     assert_ne!(
         again, token,

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Router;
-use conversation_router::admin::{RouterAdminApi, auth};
+use conversation_router::admin::RouterAdminApi;
 use proto::Payload;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
@@ -40,7 +40,7 @@ async fn token(router: &Router, role: &str) -> String {
     )
     .bind(format!("{role}-{}@josh.example", uuid::Uuid::new_v4()))
     .bind(role)
-    .bind(auth::token_sha256(&token))
+    .bind(admin_auth::token_sha256(&token))
     .execute(&router.db.pool)
     .await
     .unwrap();

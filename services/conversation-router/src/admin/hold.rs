@@ -7,10 +7,10 @@ use sqlx::PgPool;
 use tonic::Status;
 
 use super::UserRef;
-use super::auth::{Admin, Role, internal};
 use crate::Context;
 use crate::events;
 use crate::store::admin as store;
+use admin_auth::{Admin, AuditEntry, Role, internal};
 
 fn as_proto(state: &str) -> SafetyHoldState {
     match state {
@@ -60,7 +60,7 @@ pub(super) async fn set(
             .await
             .map_err(internal)?;
     }
-    let entry = store::AuditEntry {
+    let entry = AuditEntry {
         admin_user_id: admin.id,
         action: "safety.set_hold",
         target_type: "user",
@@ -70,7 +70,7 @@ pub(super) async fn set(
             "role": admin.role.as_str(), "previous": previous, "state": state,
         }),
     };
-    store::audit(&mut tx, &entry).await.map_err(internal)?;
+    admin_auth::audit(&mut tx, &entry).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     tracing::info!(admin = %admin.id, user = %user_id, previous, state, "admin set a hold");
     Ok(api::SetHoldResponse {
