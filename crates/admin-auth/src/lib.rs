@@ -11,7 +11,8 @@
 //!
 //! - [`authenticate`]: `authorization: Bearer <token>` -> [`Admin`] (a token is looked up by its
 //!   SHA-256 in `admin_tokens`; a missing, unknown or revoked token is `UNAUTHENTICATED`).
-//! - [`authorize`]: [`authenticate`] plus a role check (`PERMISSION_DENIED`).
+//! - [`authorize`]: [`authenticate`] plus a role check (`PERMISSION_DENIED`, audited as denied).
+//!   An unauthenticated call cannot be attributed: it is logged and counted, not audited.
 //! - [`audit`]: one `admin_audit_log` row, in the caller's transaction.
 //!
 //! The service's database role needs SELECT on `admin_users` and `admin_tokens` and INSERT on
@@ -23,5 +24,8 @@ mod role;
 pub mod store;
 
 pub use audit::{AuditEntry, audit};
-pub use gate::{authenticate, authorize, internal, require_reason, token_sha256};
+pub use gate::{
+    UNAUTHENTICATED_METRIC, audit_denied, authenticate, authorize, internal, require_reason,
+    token_sha256,
+};
 pub use role::{Admin, Role};

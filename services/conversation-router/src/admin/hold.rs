@@ -36,8 +36,17 @@ pub(super) async fn set(
         .await
         .map_err(internal)?;
     if previous == "hard_hold" && state != "hard_hold" {
-        // Dropping the transaction rolls the change back.
-        admin.require(&[Role::Ops, Role::Engineering], "lower a hard hold")?;
+        if let Err(refused) = admin.require(Role::OPERATORS, "lower a hard hold") {
+            // Roll the change back, then record the refusal.
+            tx.rollback().await.map_err(internal)?;
+            let entry = AuditEntry::new(admin, "safety.set_hold", "user")
+                .target(user_id)
+                .reason(reason)
+                .with("previous", previous)
+                .with("state", state);
+            admin_auth::audit_denied(pool, entry).await;
+            return Err(refused);
+        }
     }
     if previous != state {
         let cause = proto::Envelope {

@@ -90,7 +90,9 @@ impl RouterAdmin for RouterAdminApi {
         &self,
         request: Request<api::UserTimelineRequest>,
     ) -> Result<Response<api::UserTimelineResponse>, Status> {
-        let admin = admin_auth::authenticate(&self.pool, request.metadata()).await?;
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), Role::ANY, "user.timeline")
+                .await?;
         let user = UserRef::from_timeline(request.get_ref().user.as_ref())?;
         let view = timeline::view(&self.pool, &self.ctx, &admin, user).await?;
         Ok(Response::new(view))
@@ -101,7 +103,9 @@ impl RouterAdmin for RouterAdminApi {
         &self,
         request: Request<api::SetHoldRequest>,
     ) -> Result<Response<api::SetHoldResponse>, Status> {
-        let admin = admin_auth::authenticate(&self.pool, request.metadata()).await?;
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), Role::ANY, "safety.set_hold")
+                .await?;
         let req = request.get_ref();
         let user = UserRef::from_hold(req.user.as_ref())?;
         let state = match api::HoldState::try_from(req.state) {
