@@ -35,18 +35,19 @@ pub(super) async fn set(
     let previous = store::set_hold(&mut tx, user_id, state, reason, admin.id, now)
         .await
         .map_err(internal)?;
-    if previous == "hard_hold" && state != "hard_hold" {
-        if let Err(refused) = admin.require(Role::OPERATORS, "lower a hard hold") {
-            // Roll the change back, then record the refusal.
-            tx.rollback().await.map_err(internal)?;
-            let entry = AuditEntry::new(admin, "safety.set_hold", "user")
-                .target(user_id)
-                .reason(reason)
-                .with("previous", previous)
-                .with("state", state);
-            admin_auth::audit_denied(pool, entry).await;
-            return Err(refused);
-        }
+    if previous == "hard_hold"
+        && state != "hard_hold"
+        && let Err(refused) = admin.require(Role::OPERATORS, "lower a hard hold")
+    {
+        // Roll the change back, then record the refusal.
+        tx.rollback().await.map_err(internal)?;
+        let entry = AuditEntry::new(admin, "safety.set_hold", "user")
+            .target(user_id)
+            .reason(reason)
+            .with("previous", previous)
+            .with("state", state);
+        admin_auth::audit_denied(pool, entry).await;
+        return Err(refused);
     }
     if previous != state {
         let cause = proto::Envelope {
