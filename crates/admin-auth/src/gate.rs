@@ -48,7 +48,7 @@ async fn authenticate_for(
     let found = store::admin_by_token_hash(&mut conn, &token_sha256(token))
         .await
         .map_err(internal)?;
-    let Some((id, role)) = found else {
+    let Some((token_id, id, role)) = found else {
         return Err(unauthenticated(
             action,
             "unknown",
@@ -56,7 +56,7 @@ async fn authenticate_for(
         ));
     };
     let role = Role::parse(&role).ok_or_else(|| Status::permission_denied("unknown admin role"))?;
-    Ok(Admin { id, role })
+    Ok(Admin { id, role, token_id })
 }
 
 fn unauthenticated(action: &str, reason: &'static str, message: &'static str) -> Status {

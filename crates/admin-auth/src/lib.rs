@@ -15,8 +15,8 @@
 //!   An unauthenticated call cannot be attributed: it is logged and counted, not audited.
 //! - [`audit`]: one `admin_audit_log` row, in the caller's transaction.
 //!
-//! The service's database role needs SELECT on `admin_users` and `admin_tokens` and INSERT on
-//! `admin_audit_log`.
+//! The service's database role needs EXECUTE on `admin_authenticate(text)` and INSERT on
+//! `admin_audit_log` (every service role has both, migration 20261130000500).
 
 mod audit;
 mod gate;

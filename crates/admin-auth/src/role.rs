@@ -47,6 +47,8 @@ pub struct Admin {
     pub id: Uuid,
     /// Their role.
     pub role: Role,
+    /// The `admin_tokens.id` the call came with.
+    pub token_id: Uuid,
 }
 
 impl Admin {

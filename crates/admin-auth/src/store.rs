@@ -5,20 +5,22 @@ use uuid::Uuid;
 
 use crate::AuditEntry;
 
-/// The admin a live (unrevoked) token belongs to: `(admin_user_id, role)`.
+/// The live (unrevoked) token with this hash and its admin: `(token_id, admin_user_id, role)`.
+/// Goes through `admin_authenticate` (migration 20261130000500), which also stamps the token's
+/// `last_used_at`; service roles cannot read `admin_tokens` themselves.
 #[tracing::instrument(skip_all)]
 pub async fn admin_by_token_hash(
     tx: &mut PgConnection,
     token_sha256: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+) -> Result<Option<(Uuid, Uuid, String)>, sqlx::Error> {
     let row = sqlx::query!(
-        "select u.id, u.role from admin_tokens t join admin_users u on u.id = t.admin_user_id
-         where t.token_sha256 = $1 and t.revoked_at is null",
+        r#"select token_id as "token_id!", admin_user_id as "admin_user_id!", role as "role!"
+             from admin_authenticate($1)"#,
         token_sha256
     )
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|r| (r.id, r.role)))
+    Ok(row.map(|r| (r.token_id, r.admin_user_id, r.role)))
 }
 
 /// Appends an audit row.

@@ -11,7 +11,7 @@ use tonic::Code;
 use tonic::metadata::MetadataMap;
 
 /// The service role the gate runs as in these tests.
-const SERVICE_ROLE: &str = "josh_conversation_router";
+const SERVICE_ROLE: &str = "josh_linkup_matcher";
 
 async fn token(db: &TestDb, role: &str) -> (uuid::Uuid, String) {
     let token = format!("tok-{role}-{}", uuid::Uuid::new_v4());
@@ -55,6 +55,13 @@ async fn a_role_outside_the_allowed_set_is_refused_and_audited() {
         .await
         .unwrap();
     assert_eq!((admin.id, admin.role), (ops_id, Role::Ops));
+    let stamped: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("select last_used_at from admin_tokens where id = $1")
+            .bind(admin.token_id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(stamped.is_some(), "authenticating stamps last_used_at");
     assert!(
         audit_rows(&db.pool).await.is_empty(),
         "allowing writes nothing"
