@@ -21,6 +21,14 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9082"
     )]
     router_admin_url: String,
+    /// outbound-sender's admin gRPC API.
+    #[arg(
+        long,
+        env = "SENDER_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9085"
+    )]
+    sender_admin_url: String,
     /// An admin bearer token (`joshctl admin token create` prints one).
     #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<SecretString>,
@@ -80,7 +88,28 @@ impl AdminConn {
     }
 }
 
-fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
+impl AdminConn {
+    /// A channel to outbound-sender's admin API, and the token.
+    pub(crate) fn sender_channel(&self) -> anyhow::Result<(Channel, SecretString)> {
+        let token = self
+            .admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
+        let channel = tonic::transport::Endpoint::from_shared(self.sender_admin_url.clone())
+            .map_err(|_| {
+                anyhow::anyhow!("SENDER_ADMIN_URL is malformed: expected http://host:port")
+            })?
+            .connect_lazy();
+        Ok((channel, token))
+    }
+
+    /// outbound-sender's admin API address.
+    pub(crate) fn sender_admin_url(&self) -> &str {
+        &self.sender_admin_url
+    }
+}
+
+pub(crate) fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
     let mut request = Request::new(message);
     let value = format!("Bearer {}", token.expose_secret())
         .parse()
@@ -89,8 +118,8 @@ fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
     Ok(request)
 }
 
-/// One line saying why the router refused.
-fn explain(status: &Status, url: &str) -> anyhow::Error {
+/// One line saying why the admin API refused.
+pub(crate) fn explain(status: &Status, url: &str) -> anyhow::Error {
     let msg = status.message();
     match status.code() {
         Code::Unauthenticated => {
@@ -99,8 +128,10 @@ fn explain(status: &Status, url: &str) -> anyhow::Error {
         Code::PermissionDenied => anyhow::anyhow!("permission denied: {msg}"),
         Code::NotFound => anyhow::anyhow!("not found: {msg}"),
         Code::InvalidArgument => anyhow::anyhow!("invalid request: {msg}"),
-        Code::Unavailable => anyhow::anyhow!("cannot reach the router admin API at {url}"),
-        code => anyhow::anyhow!("the router answered {code:?}: {msg}"),
+        Code::FailedPrecondition => anyhow::anyhow!("refused: {msg}"),
+        Code::AlreadyExists => anyhow::anyhow!("already done: {msg}"),
+        Code::Unavailable => anyhow::anyhow!("cannot reach the admin API at {url}"),
+        code => anyhow::anyhow!("the admin API answered {code:?}: {msg}"),
     }
 }
 

@@ -15,6 +15,8 @@
 //! - `joshctl user show +1555...`, `joshctl hold +1555... --state soft --reason ...`,
 //!   `joshctl region open SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
 //!   `JOSH_ADMIN_TOKEN`).
+//! - `joshctl sender pause|resume SENDER --reason ...`, `joshctl sender status`,
+//!   `joshctl sender resend JOB --reason ...`: outbound-sender's admin API (`SENDER_ADMIN_URL`).
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
@@ -25,6 +27,7 @@ mod admin_view;
 mod dlq;
 mod maintain;
 mod phone;
+mod sender;
 mod tokens;
 
 use anyhow::Context;
@@ -87,6 +90,9 @@ enum Command {
     /// Regions, through the router's admin API.
     #[command(subcommand)]
     Region(admin::RegionCommand),
+    /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
+    #[command(subcommand)]
+    Sender(sender::SenderCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => return admin::user(&cli.admin, command).await,
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
         Command::Region(command) => return admin::region(&cli.admin, command).await,
+        Command::Sender(command) => return sender::run(&cli.admin, command).await,
         Command::Admin(command) => {
             let pool = connect(&database_url(cli.database_url)?).await?;
             return tokens::run(&pool, command).await;
