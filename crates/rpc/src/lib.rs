@@ -5,7 +5,7 @@
 //! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
 //! - [`admin::v1`]: the admin APIs called by joshctl: the conversation-router's `RouterAdmin`
-//!   (user timeline, safety holds, region opening) and `DeadLetters`, and outbound-sender's
+//!   (user timeline, safety holds, region opening), and outbound-sender's
 //!   `SenderAdmin` (pause / resume senders, status, resend a job).
 
 /// billing's API.
