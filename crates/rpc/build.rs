@@ -9,9 +9,10 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The service definitions compiled here, relative to `proto/`.
-const SERVICES: [&str; 2] = [
+const SERVICES: [&str; 3] = [
     "josh/billing/v1/billing.proto",
     "josh/admin/v1/router_admin.proto",
+    "josh/admin/v1/sender_admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -1,5 +1,5 @@
 //! Admin commands against the conversation-router's admin gRPC API (`ROUTER_ADMIN_URL`, with
-//! `JOSH_ADMIN_TOKEN`), and `admin token create`, which mints a token in the database.
+//! `JOSH_ADMIN_TOKEN`).
 
 use std::process::ExitCode;
 
@@ -7,7 +7,6 @@ use anyhow::Context;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -22,6 +21,14 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9082"
     )]
     router_admin_url: String,
+    /// outbound-sender's admin gRPC API.
+    #[arg(
+        long,
+        env = "SENDER_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9085"
+    )]
+    sender_admin_url: String,
     /// An admin bearer token (`joshctl admin token create` prints one).
     #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<SecretString>,
@@ -66,28 +73,6 @@ pub(crate) enum RegionCommand {
     },
 }
 
-/// `joshctl admin ...`.
-#[derive(Debug, clap::Subcommand)]
-pub(crate) enum AdminCommand {
-    /// Admin API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-}
-
-/// `joshctl admin token ...`.
-#[derive(Debug, clap::Subcommand)]
-pub(crate) enum TokenCommand {
-    /// Create the admin (if missing) and print a fresh token once.
-    Create {
-        /// The admin's email.
-        #[arg(long)]
-        email: String,
-        /// support, ops or engineering.
-        #[arg(long)]
-        role: String,
-    },
-}
-
 impl AdminConn {
     async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
         let token = self
@@ -103,7 +88,28 @@ impl AdminConn {
     }
 }
 
-fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
+impl AdminConn {
+    /// A channel to outbound-sender's admin API, and the token.
+    pub(crate) fn sender_channel(&self) -> anyhow::Result<(Channel, SecretString)> {
+        let token = self
+            .admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
+        let channel = tonic::transport::Endpoint::from_shared(self.sender_admin_url.clone())
+            .map_err(|_| {
+                anyhow::anyhow!("SENDER_ADMIN_URL is malformed: expected http://host:port")
+            })?
+            .connect_lazy();
+        Ok((channel, token))
+    }
+
+    /// outbound-sender's admin API address.
+    pub(crate) fn sender_admin_url(&self) -> &str {
+        &self.sender_admin_url
+    }
+}
+
+pub(crate) fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
     let mut request = Request::new(message);
     let value = format!("Bearer {}", token.expose_secret())
         .parse()
@@ -112,8 +118,8 @@ fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
     Ok(request)
 }
 
-/// One line saying why the router refused.
-fn explain(status: &Status, url: &str) -> anyhow::Error {
+/// One line saying why the admin API refused.
+pub(crate) fn explain(status: &Status, url: &str) -> anyhow::Error {
     let msg = status.message();
     match status.code() {
         Code::Unauthenticated => {
@@ -122,8 +128,10 @@ fn explain(status: &Status, url: &str) -> anyhow::Error {
         Code::PermissionDenied => anyhow::anyhow!("permission denied: {msg}"),
         Code::NotFound => anyhow::anyhow!("not found: {msg}"),
         Code::InvalidArgument => anyhow::anyhow!("invalid request: {msg}"),
-        Code::Unavailable => anyhow::anyhow!("cannot reach the router admin API at {url}"),
-        code => anyhow::anyhow!("the router answered {code:?}: {msg}"),
+        Code::FailedPrecondition => anyhow::anyhow!("refused: {msg}"),
+        Code::AlreadyExists => anyhow::anyhow!("already done: {msg}"),
+        Code::Unavailable => anyhow::anyhow!("cannot reach the admin API at {url}"),
+        code => anyhow::anyhow!("the admin API answered {code:?}: {msg}"),
     }
 }
 
@@ -206,44 +214,5 @@ pub(crate) async fn region(conn: &AdminConn, command: RegionCommand) -> anyhow::
         "region {slug} is open; {} waitlisted member(s) activated",
         opened.activated
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `joshctl admin token create`: inserts the admin if missing and prints a fresh token once
-/// (only its SHA-256 is stored).
-pub(crate) async fn token(pool: &PgPool, command: AdminCommand) -> anyhow::Result<ExitCode> {
-    let AdminCommand::Token(TokenCommand::Create { email, role }) = command;
-    if !matches!(role.as_str(), "support" | "ops" | "engineering") {
-        anyhow::bail!("--role must be support, ops or engineering (not {role:?})");
-    }
-    let token = crypto::MagicLinkToken::generate().context("cannot generate a token")?;
-    let mut tx = pool.begin().await?;
-    let (admin_id, stored_role) = sqlx::query!(
-        "with ins as (insert into admin_users (email, role) values ($1, $2)
-                        on conflict (email) do nothing returning id, role)
-         select id as \"id!\", role as \"role!\" from ins
-         union all select id, role from admin_users where email = $1
-         limit 1",
-        email,
-        role
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map(|r| (r.id, r.role))
-    .context("cannot create the admin user")?;
-    if stored_role != role {
-        anyhow::bail!("{email} already exists with role {stored_role}, not {role}");
-    }
-    sqlx::query!(
-        "insert into admin_tokens (admin_user_id, token_sha256) values ($1, $2)",
-        admin_id,
-        token.hash()
-    )
-    .execute(&mut *tx)
-    .await
-    .context("cannot store the token")?;
-    tx.commit().await?;
-    eprintln!("token for {email} ({role}); it is shown once, store it now:");
-    println!("{}", token.as_str());
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use rpc::admin::v1 as api;
 
-fn at(ts: Option<&prost_types::Timestamp>) -> String {
+/// A timestamp as RFC 3339, empty when absent.
+pub(crate) fn at(ts: Option<&prost_types::Timestamp>) -> String {
     ts.and_then(|t| {
         let nanos = i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos);
         time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()

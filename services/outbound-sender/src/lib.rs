@@ -11,9 +11,12 @@
 //! - [`status`]: forward-only statuses from callbacks and reconciliation; carrier errors
 //!   suppress numbers or pause the sender.
 //! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
+//! - [`admin`]: the `SenderAdmin` gRPC API on `GRPC_ADDR`: pause / resume a sender or all of them,
+//!   the queue's status, resending a failed job.
 //!
 //! Every time decision reads one injectable clock ([`Service::build_with_clock`]).
 
+pub mod admin;
 mod config;
 mod engine;
 pub mod error;
@@ -44,6 +47,10 @@ pub use engine::{JOBS_CHANNEL, Outbound, Parts, Settings};
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "outbound-sender";
 
+/// Gauge: 1 while this replica's sender is paused (by Twilio's 30007 / 30034, an admin, or the
+/// kill switch), else 0; label `sender`. The `JoshSenderPaused` alert watches it.
+pub const PAUSED_GAUGE: &str = "josh_outbound_sender_paused";
+
 /// Errors starting the service.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -61,6 +68,7 @@ pub struct Service {
     host: ServiceHost,
     outbound: Outbound,
     replicas: usize,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
@@ -79,6 +87,12 @@ impl Service {
     /// As [`Service::build`].
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, ServiceError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
         let client = MessagesClient::new(
             &config.twilio_api_base,
             &config.twilio_account_sid,
@@ -102,7 +116,16 @@ impl Service {
             host,
             outbound,
             replicas: config.common.nats_stream_replicas,
+            grpc,
         })
+    }
+
+    /// The bound admin gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -110,17 +133,20 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP, relays the outbox, consumes commands and statuses, sends and reconciles
+    /// Serves HTTP and the admin gRPC API, relays the outbox, consumes commands and statuses, sends and reconciles
     /// until `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let outbound = self.outbound;
+        let admin_api = admin::SenderAdminApi::new(outbound.clone());
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
-            vec![tokio::spawn(
-                outbound.run(bus.jetstream().clone(), shutdown.clone()),
-            )]
+            vec![
+                tokio::spawn(serve_admin(admin_api, incoming, shutdown.clone())),
+                tokio::spawn(outbound.run(bus.jetstream().clone(), shutdown.clone())),
+            ]
         };
         bus::run_service(
             self.host,
@@ -131,5 +157,20 @@ impl Service {
             shutdown,
         )
         .await
+    }
+}
+
+/// Serves the admin gRPC API on `incoming` until `shutdown` fires.
+async fn serve_admin(
+    api: admin::SenderAdminApi,
+    incoming: tonic::transport::server::TcpIncoming,
+    shutdown: CancellationToken,
+) {
+    let served = tonic::transport::Server::builder()
+        .add_service(api.into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(error = %platform::errors::ErrorChain(&error), "admin gRPC server failed");
     }
 }

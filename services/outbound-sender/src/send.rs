@@ -86,7 +86,7 @@ impl Outbound {
         let sender = settings.sender.as_str();
         let mut tx = self.inner.pool.begin().await?;
         let paused = state::is_paused(&mut tx, sender).await?;
-        metrics::gauge!("outbound_sender_paused", "sender" => sender.to_owned()).set(if paused {
+        metrics::gauge!(crate::PAUSED_GAUGE, "sender" => sender.to_owned()).set(if paused {
             1.0
         } else {
             0.0

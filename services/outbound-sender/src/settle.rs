@@ -261,12 +261,12 @@ impl Outbound {
         };
         let now = self.inner.clock.now();
         if state::pause(tx, sender, reason, code, now).await? {
-            metrics::gauge!("outbound_sender_paused", "sender" => sender.to_owned()).set(1.0);
+            metrics::gauge!(crate::PAUSED_GAUGE, "sender" => sender.to_owned()).set(1.0);
             tracing::error!(
                 sender,
                 error_code = code,
                 reason,
-                "Twilio blocked this sender: sending is paused until ops set sms_sender_pauses.resumed_at"
+                "Twilio blocked this sender: sending is paused until ops resume it (joshctl sender resume)"
             );
         }
         Ok(())

@@ -122,14 +122,17 @@ pub async fn lift_opt_out(
     Ok(lifted > 0)
 }
 
-/// Whether `sender` is paused.
+/// The sender that stops every sender (the kill switch) while paused.
+pub const ALL_SENDERS: &str = "*";
+
+/// Whether `sender` is paused, by its own pause or the kill switch ([`ALL_SENDERS`]).
 ///
 /// # Errors
 /// When the query fails.
 pub async fn is_paused(tx: &mut PgConnection, sender: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select exists (select 1 from sms_sender_pauses
-                           where sender = $1 and resumed_at is null) as "paused!""#,
+                           where sender in ($1, '*') and resumed_at is null) as "paused!""#,
         sender
     )
     .fetch_one(&mut *tx)
