@@ -99,22 +99,17 @@ async fn register_and_interview(s: &System) {
     }
 }
 
-/// Everyone asks for a LinkUp, hears it is for members with a checkout link, and pays on the
-/// stripe-sim page behind that link.
+/// One after another, everyone asks for a LinkUp, hears it is for members with a checkout
+/// link, and pays on the stripe-sim page behind that link.
 async fn everyone_pays(s: &System) {
-    s.clock.advance(Duration::minutes(5));
-    let batch: Vec<(&str, &str)> = PEOPLE
-        .iter()
-        .map(|p| (p.0, "coffee sat morning?"))
-        .collect();
-    let got = s.texts(&batch).await;
-    s.clock.advance(Duration::minutes(2));
     for (phone, name) in PEOPLE {
-        let paywall = got[phone].last().unwrap();
+        s.clock.advance(Duration::minutes(1));
+        let got = s.text(phone, "coffee sat morning?").await;
+        let paywall = got.last().unwrap();
         let link = paywall
             .split(' ')
             .find(|w| w.starts_with("http"))
-            .unwrap_or_else(|| panic!("{name} got no checkout link: {paywall}"));
+            .unwrap_or_else(|| panic!("{name} got no checkout link: {got:?}"));
         s.pay(link).await;
     }
 }
