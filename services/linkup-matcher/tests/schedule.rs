@@ -109,7 +109,7 @@ async fn the_group_is_listed_initiator_first_then_in_the_order_people_said_yes()
     let invites = m.invites(linkup).await;
     // Yeses in the reverse order of the users' ids (which used to break ties).
     let mut order: Vec<_> = invites.iter().take(3).collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1));
+    order.sort_by_key(|i| std::cmp::Reverse(i.1));
     for invite in &order {
         m.clock.advance(Duration::minutes(1));
         m.reply(invite.0, true).await;
