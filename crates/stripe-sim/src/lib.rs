@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use hmac::{Hmac, KeyInit, Mac};
+use platform::clock::{SharedClock, SystemClock};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +38,9 @@ pub struct SimConfig {
     pub webhook_url: Option<String>,
     /// Where to listen; `127.0.0.1:0` picks a free port.
     pub listen: SocketAddr,
+    /// Stripe's "now" (`created`, signature timestamps): the system clock, or a test's manual
+    /// clock shared with billing so signatures stay within its tolerance in simulated time.
+    pub clock: SharedClock,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -56,6 +60,7 @@ impl SimConfig {
             webhook_secret: webhook_secret.into(),
             webhook_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -70,12 +75,13 @@ pub struct Shared {
     webhook_url: Mutex<Option<String>>,
     base_url: String,
     http: reqwest::Client,
+    clock: SharedClock,
 }
 
 impl Shared {
     /// Now, in unix seconds (Stripe's `created`).
     pub fn now(&self) -> i64 {
-        time::OffsetDateTime::now_utc().unix_timestamp()
+        self.clock.now().unix_timestamp()
     }
 
     /// Sends `events` one after another, each signed; returns how many were accepted (2xx).
@@ -172,6 +178,7 @@ impl StripeSim {
             webhook_url: Mutex::new(config.webhook_url),
             base_url: format!("http://{addr}"),
             http,
+            clock: config.clock,
         });
         let router = api::routes(Arc::clone(&shared))
             .merge(page::routes())

@@ -1,7 +1,9 @@
 //! Replies to LinkUp invites (product-rules §4). The matcher sends the invite text; its
 //! `invite sent` records the invite in the session's `pending_invites` (an idle session shows
 //! `awaiting_invite_reply`), and the person's YES / NO / A / B becomes `invite replied`. Two
-//! pending invites and an ambiguous answer → one question: which one.
+//! pending invites and an ambiguous answer → one question: which one. The last invite closed
+//! before its reply (the group filled) is kept too, so a late YES or NO still reaches the matcher,
+//! which answers it honestly ("that one already filled", product-rules §4).
 
 use proto::v1::{InviteReplied, InviteReply as WireReply};
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,9 @@ pub struct Waiting {
     /// An answer given while two were pending, waiting for "which one".
     #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
     pub held: Option<bool>,
+    /// The last invite closed before it was answered, until a reply to it or a new invite.
+    #[serde(rename = "c", default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Pending>,
 }
 
 impl Waiting {
@@ -68,7 +73,7 @@ pub async fn reply(
 ) -> Result<Option<Vec<Reply>>, RouterError> {
     let mut waiting = Waiting::of(session);
     if waiting.pending.is_empty() {
-        return Ok(None);
+        return late(tx, ctx, msg, user, waiting).await;
     }
     if let Some(accept) = waiting.held {
         // The answer to "which one?".
@@ -142,6 +147,48 @@ async fn answer(
         WireReply::Accept => copy::invite_accepted(&what),
         _ => copy::INVITE_DECLINED.to_owned(),
     })])
+}
+
+/// A reply to the invite that closed before it was answered: the fact goes to the matcher,
+/// which tells a late YES the group filled; a late NO is thanked. `None` when nothing closed
+/// is remembered or the text is no invite reply.
+async fn late(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: &User,
+    mut waiting: Waiting,
+) -> Result<Option<Vec<Reply>>, RouterError> {
+    let Some(closed) = waiting.closed.take() else {
+        return Ok(None);
+    };
+    let Some(choice) = answers::invite_reply(msg.text, closed.options.len().max(1)) else {
+        return Ok(None);
+    };
+    let accept = matches!(choice, InviteReply::Accept(_));
+    let reply = if accept {
+        WireReply::Accept
+    } else {
+        WireReply::Decline
+    };
+    let fact = InviteReplied {
+        invite_id: closed.invite_id.to_string(),
+        linkup_id: closed.linkup_id.to_string(),
+        user_id: user.id.to_string(),
+        reply: reply.into(),
+        selected_option: String::new(),
+        response_message_sid: msg.message_sid.to_owned(),
+        replied_at: Some(proto::timestamp::to_timestamp(ctx.clock.now())),
+    };
+    let key = format!("invite_replied:{}:{}", closed.invite_id, msg.message_sid);
+    events::publish(tx, msg.envelope, fact, key, &user.id.to_string()).await?;
+    store(tx, user.id, &waiting).await?;
+    // The matcher answers a late yes itself (it knows whether the group filled).
+    Ok(Some(if accept {
+        Vec::new()
+    } else {
+        vec![Reply::say(copy::INVITE_DECLINED)]
+    }))
 }
 
 /// Writes the invites waiting on a reply. A plain idle conversation shows them as

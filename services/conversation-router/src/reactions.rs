@@ -64,7 +64,8 @@ impl ReactionsHandler {
             }
             Some(Payload::InviteClosed(e)) => {
                 let invite = id(&e.invite_id)?;
-                forget(tx, id(&e.user_id)?, |p| p.invite_id == invite).await
+                let unanswered = !e.had_replied;
+                forget(tx, id(&e.user_id)?, unanswered, |p| p.invite_id == invite).await
             }
             Some(Payload::LinkupLocked(e)) => {
                 forget_linkup(tx, &e.linkup_id, &e.participant_user_ids).await?;
@@ -156,13 +157,17 @@ async fn invite_sent(
         .any(|p| p.invite_id == pending.invite_id)
     {
         waiting.pending.push(pending);
+        waiting.closed = None;
     }
     invites::store(tx, user_id, &waiting).await
 }
 
+/// Stops waiting on the invites `closed` picks; with `remember`, the last of them is kept so a
+/// late reply to it is still answered.
 async fn forget(
     tx: &mut PgConnection,
     user_id: Uuid,
+    remember: bool,
     closed: impl Fn(&Pending) -> bool,
 ) -> Result<(), RouterError> {
     let Some(session) = sessions::session(tx, user_id).await? else {
@@ -170,9 +175,14 @@ async fn forget(
     };
     let mut waiting = Waiting::of(&session);
     let before = waiting.pending.len();
-    waiting.pending.retain(|p| !closed(p));
+    let (gone, kept): (Vec<Pending>, Vec<Pending>) =
+        waiting.pending.drain(..).partition(|p| closed(p));
+    waiting.pending = kept;
     if waiting.pending.len() != before {
         waiting.held = None;
+        if remember {
+            waiting.closed = gone.into_iter().last();
+        }
         invites::store(tx, user_id, &waiting).await?;
     }
     Ok(())
@@ -185,7 +195,7 @@ async fn forget_linkup(
 ) -> Result<(), RouterError> {
     let linkup = id(linkup)?;
     for user in users {
-        forget(tx, id(user)?, |p| p.linkup_id == linkup).await?;
+        forget(tx, id(user)?, false, |p| p.linkup_id == linkup).await?;
     }
     Ok(())
 }

@@ -114,21 +114,66 @@ async fn two_pending_invites_and_a_yes_asks_which_one() {
     );
 }
 
-#[tokio::test]
-async fn a_closed_invite_is_no_longer_answered() {
-    let r = Router::new().await;
-    let (linkup, ben) = ann_asks_ben(&r).await;
+/// Closes Ben's invite before he answered it (the group filled).
+async fn closed_before_ben_answered(r: &Router) -> uuid::Uuid {
+    let (linkup, ben) = ann_asks_ben(r).await;
     let invite_id = uuid::Uuid::new_v4();
     r.react(invite(invite_id, linkup, ben)).await;
     r.react(InviteClosed {
         invite_id: invite_id.to_string(),
         linkup_id: linkup.to_string(),
         user_id: ben.to_string(),
+        had_replied: false,
+        ..InviteClosed::default()
+    })
+    .await;
+    invite_id
+}
+
+#[tokio::test]
+async fn a_late_yes_to_a_closed_invite_reaches_the_matcher_once() {
+    let r = Router::new().await;
+    let invite_id = closed_before_ben_answered(&r).await;
+    // The matcher answers a late yes ("that one already filled"): the router adds nothing.
+    assert!(r.text(BEN, "yes").await.is_empty());
+    let sent = replies_published(&r).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].invite_id.clone(), sent[0].reply()),
+        (invite_id.to_string(), InviteReply::Accept)
+    );
+    // Answered once: a second yes is not a reply to anything.
+    assert_eq!(r.text(BEN, "yes").await, [copy::MENU]);
+    assert_eq!(replies_published(&r).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_late_no_to_a_closed_invite_is_thanked() {
+    let r = Router::new().await;
+    closed_before_ben_answered(&r).await;
+    assert_eq!(r.text(BEN, "no").await, [copy::INVITE_DECLINED]);
+    let sent = replies_published(&r).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].reply(), InviteReply::Decline);
+}
+
+#[tokio::test]
+async fn an_invite_closed_after_a_reply_is_not_answered_again() {
+    let r = Router::new().await;
+    let (linkup, ben) = ann_asks_ben(&r).await;
+    let invite_id = uuid::Uuid::new_v4();
+    r.react(invite(invite_id, linkup, ben)).await;
+    r.text(BEN, "no").await;
+    r.react(InviteClosed {
+        invite_id: invite_id.to_string(),
+        linkup_id: linkup.to_string(),
+        user_id: ben.to_string(),
+        had_replied: true,
         ..InviteClosed::default()
     })
     .await;
     assert_eq!(r.text(BEN, "yes").await, [copy::MENU]);
-    assert!(replies_published(&r).await.is_empty());
+    assert_eq!(replies_published(&r).await.len(), 1);
 }
 
 #[tokio::test]

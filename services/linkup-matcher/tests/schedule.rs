@@ -96,3 +96,40 @@ async fn a_lock_after_nine_on_the_event_day_is_reminded_an_hour_later() {
     };
     assert_eq!(r.reminder_type(), ReminderType::AfterLateLock);
 }
+
+#[tokio::test]
+async fn the_group_is_listed_initiator_first_then_in_the_order_people_said_yes() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    m.people(4).await;
+    let linkup = m
+        .create(&m.request(initiator, "SAT_AFTERNOON", (2, 4)))
+        .await
+        .unwrap();
+    let invites = m.invites(linkup).await;
+    // Yeses in the reverse order of the users' ids (which used to break ties).
+    let mut order: Vec<_> = invites.iter().take(3).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(i.1));
+    for invite in &order {
+        m.clock.advance(Duration::minutes(1));
+        m.reply(invite.0, true).await;
+    }
+    assert_eq!(m.state(linkup).await, "locked");
+    let expected: Vec<String> = std::iter::once(initiator)
+        .chain(order.iter().map(|i| i.1))
+        .map(|u| u.to_string())
+        .collect();
+    let Some(Payload::LinkupLocked(locked)) = m.events("linkup.locked").await.pop() else {
+        panic!("no lock")
+    };
+    assert_eq!(locked.participant_user_ids, expected);
+    m.clock.set(datetime!(2026-11-28 22:00 UTC));
+    m.tick().await;
+    let Some(Payload::LinkupCompleted(done)) = m.events("linkup.completed").await.pop() else {
+        panic!("not completed")
+    };
+    assert_eq!(
+        done.participant_user_ids, expected,
+        "the questions list the others in the same order"
+    );
+}

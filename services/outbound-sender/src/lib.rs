@@ -85,7 +85,10 @@ impl Service {
     ///
     /// # Errors
     /// As [`Service::build`].
-    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, ServiceError> {
+    pub async fn build_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Self, ServiceError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
         let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
             .await

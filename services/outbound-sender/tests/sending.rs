@@ -300,3 +300,38 @@ async fn a_three_segment_text_costs_three_seconds_of_the_bucket() {
             .unwrap();
     assert_eq!(segments, 3);
 }
+
+#[tokio::test]
+async fn texts_to_one_number_go_out_one_at_a_time_in_queue_order() {
+    let mut world = World::start_with(|s| {
+        s.workers = 4;
+        s.segments_per_second = 1000.0;
+    })
+    .await;
+    // A slow Twilio: concurrent workers would overlap their creates and reorder them.
+    world.sim.set_create_delay(Duration::from_millis(40));
+    let (ann, ben) = ("+15551230041", "+15551230042");
+    let keys: Vec<String> = (1..=5).map(|i| format!("order-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        world
+            .command(Cmd::new(key, ann, &format!("part {}", i + 1)))
+            .await;
+        world
+            .command(Cmd::new(&format!("{key}-ben"), ben, "hi Ben"))
+            .await;
+    }
+    world.run("a");
+    for key in &keys {
+        world
+            .wait_job(key, "the text to be sent", |j| j.status == "sent")
+            .await;
+    }
+    let to_ann: Vec<String> = world
+        .sim
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == ann)
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(to_ann, ["part 1", "part 2", "part 3", "part 4", "part 5"]);
+}

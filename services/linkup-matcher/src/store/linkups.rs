@@ -190,12 +190,15 @@ pub async fn bump_wave_count(
     Ok(())
 }
 
-/// The users confirmed in a LinkUp (initiator first).
+/// The users confirmed in a LinkUp: the initiator first, then in the order they joined and
+/// said yes (so the lock notice and the post-event questions list people the same way).
 #[tracing::instrument(skip_all, fields(linkup_id = %id))]
 pub async fn participants(tx: &mut PgConnection, id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
-        "select user_id from linkup_participants where linkup_id = $1 and status = 'confirmed'
-         order by (role = 'initiator') desc, joined_at, user_id",
+        "select p.user_id from linkup_participants p
+           left join linkup_invites i on i.linkup_id = p.linkup_id and i.invited_user_id = p.user_id
+         where p.linkup_id = $1 and p.status = 'confirmed'
+         order by (p.role = 'initiator') desc, p.joined_at, i.responded_at, p.user_id",
         id
     )
     .fetch_all(&mut *tx)

@@ -123,7 +123,10 @@ pub struct Job {
 }
 
 /// Leases the next due job to `owner` until `lease_until`, recording `sender`; `None` when no
-/// job is due. Jobs leased by others are skipped until their lease runs out.
+/// job is due. Jobs leased by others are skipped until their lease runs out. Texts to one
+/// number go out one at a time in the order they were queued (ids are UUIDv7): a job waits
+/// while an earlier one to the same number is still pending, so a multi-text reply (the
+/// onboarding opening, the explanation, the first question) arrives in order.
 ///
 /// # Errors
 /// When the query fails.
@@ -136,9 +139,14 @@ pub async fn claim_due(
 ) -> Result<Option<Job>, sqlx::Error> {
     let row = sqlx::query!(
         "with due as (
-           select id from sms_outbound_jobs
-           where status = 'pending' and run_at <= $1 and (lease_until is null or lease_until < $1)
-           order by run_at, created_at
+           select j.id from sms_outbound_jobs j
+           where j.status = 'pending' and j.run_at <= $1
+             and (j.lease_until is null or j.lease_until < $1)
+             and not exists (
+               select 1 from sms_outbound_jobs e
+               where e.to_e164 = j.to_e164 and e.status = 'pending' and e.id <> j.id
+                 and (e.run_at, e.created_at, e.id) < (j.run_at, j.created_at, j.id))
+           order by j.run_at, j.created_at, j.id
            limit 1
            for update skip locked)
          update sms_outbound_jobs j
