@@ -10,12 +10,14 @@
 //!   sender's token bucket ([`rate`]), call Twilio and record the outcome in one transaction.
 //! - [`status`]: forward-only statuses from callbacks and reconciliation; carrier errors
 //!   suppress numbers or pause the sender.
+//! - [`erasure`]: `identity.user_deleted` cancels and scrubs the person's texts.
 //! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
 //! - [`clock`]: every time decision reads one injectable clock.
 
 pub mod clock;
 mod config;
 mod engine;
+pub mod erasure;
 pub mod error;
 mod events;
 pub mod intake;

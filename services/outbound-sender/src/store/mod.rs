@@ -1,4 +1,5 @@
 //! SQL, in small functions that take the caller's transaction (the use case owns begin/commit).
 
+pub mod erasure;
 pub mod jobs;
 pub mod state;
