@@ -105,12 +105,38 @@ const SHARED: &[(&str, &str)] = &[
     ("admin_users", "SELECT"),
 ];
 
-/// Beyond [`SHARED`]: the router's admin API authenticates bearer tokens and reads the domain
-/// event trail for a user's timeline (migration 20261130000400).
-const ADMIN_READS: &[(&str, &str, &str)] = &[
-    ("josh_conversation_router", "admin_tokens", "SELECT"),
-    ("josh_conversation_router", "domain_events", "INSERT,SELECT"),
-];
+/// Beyond [`SHARED`]: the router's admin API reads the domain event trail for a user's timeline
+/// (migration 20261130000400). Admin tokens are checked through `admin_authenticate` (below),
+/// never read (migration 20261130000500).
+const ADMIN_READS: &[(&str, &str, &str)] =
+    &[("josh_conversation_router", "domain_events", "INSERT,SELECT")];
+
+#[tokio::test]
+async fn every_service_role_authenticates_admins_through_the_function_only() {
+    let db = TestDb::migrated().await.unwrap();
+    for (role, _, _) in MATRIX {
+        let can_execute: bool = sqlx::query_scalar(
+            "select has_function_privilege($1, 'public.admin_authenticate(text)', 'EXECUTE')",
+        )
+        .bind(role)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert!(can_execute, "{role} cannot authenticate admins");
+        let pool = db.pool_as(role).await.unwrap();
+        let read = sqlx::query("select token_sha256 from admin_tokens")
+            .execute(&pool)
+            .await;
+        assert!(read.is_err(), "{role} reads token hashes");
+    }
+    let anon: bool = sqlx::query_scalar(
+        "select has_function_privilege('anon', 'public.admin_authenticate(text)', 'EXECUTE')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(!anon, "anon may not probe tokens");
+}
 
 #[tokio::test]
 async fn each_service_role_has_exactly_the_designed_table_privileges() {

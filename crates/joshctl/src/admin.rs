@@ -1,5 +1,5 @@
 //! Admin commands against the conversation-router's admin gRPC API (`ROUTER_ADMIN_URL`, with
-//! `JOSH_ADMIN_TOKEN`), and `admin token create`, which mints a token in the database.
+//! `JOSH_ADMIN_TOKEN`).
 
 use std::process::ExitCode;
 
@@ -7,7 +7,6 @@ use anyhow::Context;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::PgPool;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -63,28 +62,6 @@ pub(crate) enum RegionCommand {
         /// Why (written to the audit log).
         #[arg(long)]
         reason: String,
-    },
-}
-
-/// `joshctl admin ...`.
-#[derive(Debug, clap::Subcommand)]
-pub(crate) enum AdminCommand {
-    /// Admin API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
-}
-
-/// `joshctl admin token ...`.
-#[derive(Debug, clap::Subcommand)]
-pub(crate) enum TokenCommand {
-    /// Create the admin (if missing) and print a fresh token once.
-    Create {
-        /// The admin's email.
-        #[arg(long)]
-        email: String,
-        /// support, ops or engineering.
-        #[arg(long)]
-        role: String,
     },
 }
 
@@ -206,44 +183,5 @@ pub(crate) async fn region(conn: &AdminConn, command: RegionCommand) -> anyhow::
         "region {slug} is open; {} waitlisted member(s) activated",
         opened.activated
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `joshctl admin token create`: inserts the admin if missing and prints a fresh token once
-/// (only its SHA-256 is stored).
-pub(crate) async fn token(pool: &PgPool, command: AdminCommand) -> anyhow::Result<ExitCode> {
-    let AdminCommand::Token(TokenCommand::Create { email, role }) = command;
-    if !matches!(role.as_str(), "support" | "ops" | "engineering") {
-        anyhow::bail!("--role must be support, ops or engineering (not {role:?})");
-    }
-    let token = crypto::MagicLinkToken::generate().context("cannot generate a token")?;
-    let mut tx = pool.begin().await?;
-    let (admin_id, stored_role) = sqlx::query!(
-        "with ins as (insert into admin_users (email, role) values ($1, $2)
-                        on conflict (email) do nothing returning id, role)
-         select id as \"id!\", role as \"role!\" from ins
-         union all select id, role from admin_users where email = $1
-         limit 1",
-        email,
-        role
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .map(|r| (r.id, r.role))
-    .context("cannot create the admin user")?;
-    if stored_role != role {
-        anyhow::bail!("{email} already exists with role {stored_role}, not {role}");
-    }
-    sqlx::query!(
-        "insert into admin_tokens (admin_user_id, token_sha256) values ($1, $2)",
-        admin_id,
-        token.hash()
-    )
-    .execute(&mut *tx)
-    .await
-    .context("cannot store the token")?;
-    tx.commit().await?;
-    eprintln!("token for {email} ({role}); it is shown once, store it now:");
-    println!("{}", token.as_str());
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,8 @@
 //!   local Twilio simulator, and see the replies.
 //! - `joshctl retention run [--days 30]`: null message bodies past the retention window.
 //! - `joshctl rekey --to N`: re-encrypt every body under the active key N; reports what is left.
-//! - `joshctl admin token create --email X --role R`: mint an admin API token (printed once).
+//! - `joshctl admin token create --email X --role R`: mint an admin API token (printed once);
+//!   `joshctl admin token list [--json]` / `joshctl admin token revoke ID --reason ...`.
 //! - `joshctl user show +1555...`, `joshctl hold +1555... --state soft --reason ...`,
 //!   `joshctl region open SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
 //!   `JOSH_ADMIN_TOKEN`).
@@ -24,6 +25,7 @@ mod admin_view;
 mod dlq;
 mod maintain;
 mod phone;
+mod tokens;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -76,7 +78,7 @@ enum Command {
     Rekey(maintain::RekeyArgs),
     /// Admin users and their API tokens (on `DATABASE_URL`).
     #[command(subcommand)]
-    Admin(admin::AdminCommand),
+    Admin(tokens::AdminCommand),
     /// Users, through the router's admin API.
     #[command(subcommand)]
     User(admin::UserCommand),
@@ -135,7 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Region(command) => return admin::region(&cli.admin, command).await,
         Command::Admin(command) => {
             let pool = connect(&database_url(cli.database_url)?).await?;
-            return admin::token(&pool, command).await;
+            return tokens::run(&pool, command).await;
         }
         Command::Migrate => SchemaCommand::Migrate,
         Command::VerifySchema => SchemaCommand::Verify,

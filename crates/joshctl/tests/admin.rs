@@ -99,10 +99,7 @@ async fn token_create_prints_a_token_once_and_stores_only_its_hash() {
         .fetch_all(&cli.db.pool)
         .await
         .unwrap();
-    assert_eq!(
-        stored,
-        vec![conversation_router::admin::auth::token_sha256(&token)]
-    );
+    assert_eq!(stored, vec![admin_auth::token_sha256(&token)]);
     let again = cli.token("ops@josh.example", "ops").await;
     assert_ne!(
         again, token,
@@ -207,12 +204,103 @@ async fn user_show_hold_and_region_open_talk_to_the_admin_api_with_clear_errors(
         "{}",
         stderr(&opened)
     );
-    let audited: i64 = sqlx::query_scalar("select count(*) from admin_audit_log")
-        .fetch_one(&cli.db.pool)
-        .await
-        .unwrap();
+    let audited: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select action, payload->>'outcome' from admin_audit_log order by created_at, id",
+    )
+    .fetch_all(&cli.db.pool)
+    .await
+    .unwrap();
+    let denied = audited
+        .iter()
+        .filter(|(_, o)| o.as_deref() == Some("denied"));
     assert_eq!(
-        audited, 5,
-        "2 views, 2 hold changes, 1 open; refusals leave none"
+        (audited.len(), denied.count()),
+        (7, 2),
+        "2 views, 2 hold changes, 1 open and the 2 refusals: {audited:?}"
     );
+}
+
+#[tokio::test]
+async fn token_list_shows_no_secret_and_a_revoked_token_is_refused_at_once() {
+    let cli = setup().await;
+    let ops = cli.token("ops@josh.example", "ops").await;
+    let support = cli.token("support@josh.example", "support").await;
+    let used = cli.run(Some(&ops), &["user", "show", PHONE]).await;
+    assert!(used.status.success(), "{}", stderr(&used));
+
+    let listed = cli.run(None, &["admin", "token", "list", "--json"]).await;
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    assert!(!text.contains(&ops) && !text.contains(&support), "{text}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let by_email = |email: &str| {
+        rows.iter()
+            .find(|r| r["email"] == email)
+            .cloned()
+            .unwrap_or_else(|| panic!("{email} not listed: {text}"))
+    };
+    let (ops_row, support_row) = (
+        by_email("ops@josh.example"),
+        by_email("support@josh.example"),
+    );
+    assert_eq!(ops_row["role"], "ops");
+    assert!(ops_row["last_used_at"].is_string(), "{ops_row}");
+    assert!(support_row["last_used_at"].is_null(), "{support_row}");
+    assert!(ops_row["revoked_at"].is_null());
+    let table = cli.run(None, &["admin", "token", "list"]).await;
+    assert!(
+        stdout(&table).contains("LAST USED") && stdout(&table).contains("support@josh.example"),
+        "{}",
+        stdout(&table)
+    );
+
+    let id = ops_row["id"].as_str().unwrap();
+    let no_reason = cli
+        .run(None, &["admin", "token", "revoke", id, "--reason", " "])
+        .await;
+    assert!(!no_reason.status.success());
+    let revoked = cli
+        .run(
+            None,
+            &["admin", "token", "revoke", id, "--reason", "laptop lost"],
+        )
+        .await;
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let refused = cli.run(Some(&ops), &["user", "show", PHONE]).await;
+    assert!(
+        stderr(&refused).contains("not authenticated"),
+        "{}",
+        stderr(&refused)
+    );
+    let still = cli.run(Some(&support), &["user", "show", PHONE]).await;
+    assert!(still.status.success(), "other tokens keep working");
+    let unknown = cli
+        .run(
+            None,
+            &[
+                "admin",
+                "token",
+                "revoke",
+                &uuid::Uuid::new_v4().to_string(),
+                "--reason",
+                "x",
+            ],
+        )
+        .await;
+    assert!(
+        stderr(&unknown).contains("no token"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let audit: (Option<uuid::Uuid>, String, Option<uuid::Uuid>) = sqlx::query_as(
+        "select admin_user_id, reason, target_id from admin_audit_log
+          where action = 'admin.token_revoke'",
+    )
+    .fetch_one(&cli.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(audit.0, None, "joshctl on the database is no API admin");
+    assert_eq!(audit.1, "laptop lost");
+    assert_eq!(audit.2.map(|u| u.to_string()).as_deref(), Some(id));
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Router;
-use conversation_router::admin::{RouterAdminApi, auth};
+use conversation_router::admin::RouterAdminApi;
 use proto::Payload;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
@@ -40,7 +40,7 @@ async fn token(router: &Router, role: &str) -> String {
     )
     .bind(format!("{role}-{}@josh.example", uuid::Uuid::new_v4()))
     .bind(role)
-    .bind(auth::token_sha256(&token))
+    .bind(admin_auth::token_sha256(&token))
     .execute(&router.db.pool)
     .await
     .unwrap();
@@ -203,7 +203,8 @@ async fn set_hold_raises_and_clears_by_role_and_is_audited() {
     );
     assert_eq!(router.published("safety.hold_changed").await.len(), 2);
     let reasons: Vec<String> = sqlx::query_scalar(
-        "select reason from admin_audit_log where action = 'safety.set_hold' order by created_at, id",
+        "select reason from admin_audit_log where action = 'safety.set_hold'
+           and payload->>'outcome' is null order by created_at, id",
     )
     .fetch_all(&router.db.pool)
     .await
@@ -211,6 +212,22 @@ async fn set_hold_raises_and_clears_by_role_and_is_audited() {
     assert_eq!(reasons.len(), 2);
     assert!(reasons.contains(&"threats".to_owned()));
     assert!(reasons.contains(&"appeal upheld".to_owned()));
+    let refused: Vec<(String, String, String)> = sqlx::query_as(
+        "select reason, payload->>'role', payload->>'previous' from admin_audit_log
+          where action = 'safety.set_hold' and payload->>'outcome' = 'denied'",
+    )
+    .fetch_all(&router.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        refused,
+        vec![(
+            "appeal".to_owned(),
+            "support".to_owned(),
+            "hard_hold".to_owned()
+        )],
+        "the refused clear is audited, with the admin and their role"
+    );
 }
 
 #[tokio::test]
@@ -233,6 +250,15 @@ async fn open_region_activates_the_waitlist_and_texts_each_member_once() {
     let support = token(&router, "support").await;
     let denied = client.open_region(authed(open("launch"), &support)).await;
     assert_eq!(denied.unwrap_err().code(), Code::PermissionDenied);
+    let refused: Vec<(Option<uuid::Uuid>, String)> = sqlx::query_as(
+        "select admin_user_id, payload->>'outcome' from admin_audit_log where action = 'region.open'",
+    )
+    .fetch_all(&router.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(refused.len(), 1, "the refusal is audited: {refused:?}");
+    assert!(refused[0].0.is_some());
+    assert_eq!(refused[0].1, "denied");
     let no_token = client.open_region(open("launch")).await;
     assert_eq!(no_token.unwrap_err().code(), Code::Unauthenticated);
     assert!(router.new_replies().await.is_empty());
@@ -284,5 +310,9 @@ async fn open_region_activates_the_waitlist_and_texts_each_member_once() {
         "a rerun texts nobody"
     );
     assert_eq!(router.published("identity.region_opened").await.len(), 1);
-    assert_eq!(audits(&router, "region.open").await, 2);
+    assert_eq!(
+        audits(&router, "region.open").await,
+        3,
+        "two opens and the refusal"
+    );
 }

@@ -7,10 +7,10 @@ use sqlx::PgPool;
 use tonic::Status;
 
 use super::UserRef;
-use super::auth::{Admin, Role, internal};
 use crate::Context;
 use crate::events;
 use crate::store::admin as store;
+use admin_auth::{Admin, AuditEntry, Role, internal};
 
 fn as_proto(state: &str) -> SafetyHoldState {
     match state {
@@ -35,9 +35,19 @@ pub(super) async fn set(
     let previous = store::set_hold(&mut tx, user_id, state, reason, admin.id, now)
         .await
         .map_err(internal)?;
-    if previous == "hard_hold" && state != "hard_hold" {
-        // Dropping the transaction rolls the change back.
-        admin.require(&[Role::Ops, Role::Engineering], "lower a hard hold")?;
+    if previous == "hard_hold"
+        && state != "hard_hold"
+        && let Err(refused) = admin.require(Role::OPERATORS, "lower a hard hold")
+    {
+        // Roll the change back, then record the refusal.
+        tx.rollback().await.map_err(internal)?;
+        let entry = AuditEntry::new(admin, "safety.set_hold", "user")
+            .target(user_id)
+            .reason(reason)
+            .with("previous", previous)
+            .with("state", state);
+        admin_auth::audit_denied(pool, entry).await;
+        return Err(refused);
     }
     if previous != state {
         let cause = proto::Envelope {
@@ -60,7 +70,7 @@ pub(super) async fn set(
             .await
             .map_err(internal)?;
     }
-    let entry = store::AuditEntry {
+    let entry = AuditEntry {
         admin_user_id: admin.id,
         action: "safety.set_hold",
         target_type: "user",
@@ -70,7 +80,7 @@ pub(super) async fn set(
             "role": admin.role.as_str(), "previous": previous, "state": state,
         }),
     };
-    store::audit(&mut tx, &entry).await.map_err(internal)?;
+    admin_auth::audit(&mut tx, &entry).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     tracing::info!(admin = %admin.id, user = %user_id, previous, state, "admin set a hold");
     Ok(api::SetHoldResponse {

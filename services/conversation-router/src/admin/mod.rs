@@ -1,13 +1,13 @@
 //! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds and
-//! opening a region. Every call is authenticated ([`auth`]) and written to `admin_audit_log`.
+//! opening a region. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
 
-pub mod auth;
 mod hold;
 mod region;
 mod timeline;
 
 use std::sync::Arc;
 
+use admin_auth::Role;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_server::{RouterAdmin, RouterAdminServer};
 use sqlx::PgPool;
@@ -72,7 +72,7 @@ impl<'a> UserRef<'a> {
         };
         crate::store::admin::find_user(tx, phone, id)
             .await
-            .map_err(auth::internal)?
+            .map_err(admin_auth::internal)?
             .ok_or_else(|| Status::not_found("no such user"))
     }
 }
@@ -83,15 +83,6 @@ fn parse_id(id: &str) -> Result<UserRef<'_>, Status> {
         .map_err(|_| Status::invalid_argument("user_id is not a UUID"))
 }
 
-/// A required reason, trimmed.
-fn reason(reason: &str) -> Result<&str, Status> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(Status::invalid_argument("a reason is required"));
-    }
-    Ok(reason)
-}
-
 #[tonic::async_trait]
 impl RouterAdmin for RouterAdminApi {
     #[tracing::instrument(skip_all)]
@@ -99,7 +90,9 @@ impl RouterAdmin for RouterAdminApi {
         &self,
         request: Request<api::UserTimelineRequest>,
     ) -> Result<Response<api::UserTimelineResponse>, Status> {
-        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), Role::ANY, "user.timeline")
+                .await?;
         let user = UserRef::from_timeline(request.get_ref().user.as_ref())?;
         let view = timeline::view(&self.pool, &self.ctx, &admin, user).await?;
         Ok(Response::new(view))
@@ -110,7 +103,9 @@ impl RouterAdmin for RouterAdminApi {
         &self,
         request: Request<api::SetHoldRequest>,
     ) -> Result<Response<api::SetHoldResponse>, Status> {
-        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), Role::ANY, "safety.set_hold")
+                .await?;
         let req = request.get_ref();
         let user = UserRef::from_hold(req.user.as_ref())?;
         let state = match api::HoldState::try_from(req.state) {
@@ -119,7 +114,7 @@ impl RouterAdmin for RouterAdminApi {
             Ok(api::HoldState::Hard) => "hard_hold",
             _ => return Err(Status::invalid_argument("state must be none, soft or hard")),
         };
-        let why = reason(&req.reason)?;
+        let why = admin_auth::require_reason(&req.reason)?;
         let changed = hold::set(&self.pool, &self.ctx, &admin, user, state, why).await?;
         Ok(Response::new(changed))
     }
@@ -129,10 +124,15 @@ impl RouterAdmin for RouterAdminApi {
         &self,
         request: Request<api::OpenRegionRequest>,
     ) -> Result<Response<api::OpenRegionResponse>, Status> {
-        let admin = auth::authenticate(&self.pool, request.metadata()).await?;
-        admin.require(&[auth::Role::Ops, auth::Role::Engineering], "open a region")?;
+        let admin = admin_auth::authorize(
+            &self.pool,
+            request.metadata(),
+            Role::OPERATORS,
+            "region.open",
+        )
+        .await?;
         let req = request.get_ref();
-        let why = reason(&req.reason)?;
+        let why = admin_auth::require_reason(&req.reason)?;
         let opened = region::open(&self.pool, &self.ctx, &admin, req.slug.trim(), why).await?;
         Ok(Response::new(opened))
     }

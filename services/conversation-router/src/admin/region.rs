@@ -8,12 +8,12 @@ use rpc::admin::v1 as api;
 use sqlx::{PgConnection, PgPool};
 use tonic::Status;
 
-use super::auth::{Admin, internal};
 use crate::Context;
 use crate::error::RouterError;
 use crate::events;
 use crate::replies::{self, Origin, Recipient};
 use crate::store::{admin as store, identity};
+use admin_auth::{Admin, AuditEntry, internal};
 
 /// Members activated per transaction.
 const BATCH: i64 = 100;
@@ -62,7 +62,7 @@ pub(super) async fn open(
         tracing::info!(region = slug, activated, "waitlist batch activated");
     }
     let mut tx = pool.begin().await.map_err(internal)?;
-    let entry = store::AuditEntry {
+    let entry = AuditEntry {
         admin_user_id: admin.id,
         action: "region.open",
         target_type: "region",
@@ -72,7 +72,7 @@ pub(super) async fn open(
             "role": admin.role.as_str(), "slug": slug, "previous": was, "activated": activated,
         }),
     };
-    store::audit(&mut tx, &entry).await.map_err(internal)?;
+    admin_auth::audit(&mut tx, &entry).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(api::OpenRegionResponse {
         region_id: region.id.to_string(),

@@ -5,9 +5,9 @@ use sqlx::PgPool;
 use tonic::Status;
 
 use super::UserRef;
-use super::auth::{Admin, internal};
 use crate::Context;
 use crate::store::{admin as store, safety};
+use admin_auth::{Admin, AuditEntry, internal};
 
 /// How many events the view shows at most.
 const TIMELINE_LIMIT: i64 = 500;
@@ -32,7 +32,7 @@ pub(super) async fn view(
     let events = store::timeline(&mut tx, user_id, TIMELINE_LIMIT)
         .await
         .map_err(internal)?;
-    let entry = store::AuditEntry {
+    let entry = AuditEntry {
         admin_user_id: admin.id,
         action: "user.timeline",
         target_type: "user",
@@ -40,7 +40,7 @@ pub(super) async fn view(
         reason: None,
         payload: serde_json::json!({ "role": admin.role.as_str(), "events": events.len() }),
     };
-    store::audit(&mut tx, &entry).await.map_err(internal)?;
+    admin_auth::audit(&mut tx, &entry).await.map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     tracing::info!(admin = %admin.id, user = %user_id, "admin viewed a user's timeline");
     let hold_reason = if hold_state == "none" {

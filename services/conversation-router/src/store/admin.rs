@@ -1,60 +1,9 @@
-//! The admin API's SQL: tokens, the audit log, a user's summary and timeline, holds set by an
-//! admin, and opening a region's waitlist.
+//! The router admin API's SQL: a user's summary and timeline, holds set by an admin, and opening a
+//! region's waitlist (tokens and the audit log are in `admin_auth`).
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-/// The admin a live (unrevoked) token belongs to: `(admin_user_id, role)`.
-#[tracing::instrument(skip_all)]
-pub async fn admin_by_token_hash(
-    tx: &mut PgConnection,
-    token_sha256: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    let row = sqlx::query!(
-        "select u.id, u.role from admin_tokens t join admin_users u on u.id = t.admin_user_id
-         where t.token_sha256 = $1 and t.revoked_at is null",
-        token_sha256
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(row.map(|r| (r.id, r.role)))
-}
-
-/// One admin_audit_log row.
-#[derive(Debug, Clone)]
-pub struct AuditEntry<'a> {
-    /// Who.
-    pub admin_user_id: Uuid,
-    /// What, e.g. `user.timeline`, `safety.set_hold`, `region.open`.
-    pub action: &'a str,
-    /// `user` or `region`.
-    pub target_type: &'a str,
-    /// Which.
-    pub target_id: Option<Uuid>,
-    /// Why (required for changes).
-    pub reason: Option<&'a str>,
-    /// The outcome, never message bodies.
-    pub payload: serde_json::Value,
-}
-
-/// Appends an audit row.
-#[tracing::instrument(skip_all, fields(action = entry.action))]
-pub async fn audit(tx: &mut PgConnection, entry: &AuditEntry<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into admin_audit_log (admin_user_id, action, target_type, target_id, reason, payload)
-         values ($1, $2, $3, $4, $5, $6)",
-        entry.admin_user_id,
-        entry.action,
-        entry.target_type,
-        entry.target_id,
-        entry.reason,
-        entry.payload
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
 
 /// The user with this E.164 number or id, if any: `(id, phone_hash)`.
 #[tracing::instrument(skip_all)]
