@@ -144,35 +144,6 @@ pub async fn insert_message_event(
     Ok(())
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_masks_phone_numbers() {
-        let ring =
-            crypto::Keyring::from_config("1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "1")
-                .unwrap();
-        let body = ring.encrypt_str("hello there", b"SM1").unwrap();
-        let row = NewInbound {
-            message_sid: "SM1",
-            from_e164: "+14155550100",
-            to_e164: "+15558675310",
-            phone_hash: "abc",
-            body: &body,
-            media_count: 0,
-            correlation_id: Uuid::nil(),
-        };
-        let text = format!("{row:?}");
-        assert!(
-            !text.contains("4155550100") && !text.contains("5558675310"),
-            "{text}"
-        );
-        assert!(text.contains("+1********00"), "{text}");
-    }
-}
-
 /// The numbers `user_id` texted JOSH from (still in clear).
 ///
 /// # Errors
@@ -219,4 +190,33 @@ pub async fn scrub_inbound(
     .await?
     .rows_affected();
     Ok(scrubbed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_phone_numbers() {
+        let ring =
+            crypto::Keyring::from_config("1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "1")
+                .unwrap();
+        let body = ring.encrypt_str("hello there", b"SM1").unwrap();
+        let row = NewInbound {
+            message_sid: "SM1",
+            from_e164: "+14155550100",
+            to_e164: "+15558675310",
+            phone_hash: "abc",
+            body: &body,
+            media_count: 0,
+            correlation_id: Uuid::nil(),
+        };
+        let text = format!("{row:?}");
+        assert!(
+            !text.contains("4155550100") && !text.contains("5558675310"),
+            "{text}"
+        );
+        assert!(text.contains("+1********00"), "{text}");
+    }
 }
