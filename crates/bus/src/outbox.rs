@@ -55,3 +55,39 @@ fn validate(envelope: &Envelope) -> Result<uuid::Uuid, BusError> {
     uuid::Uuid::parse_str(&envelope.event_id)
         .map_err(|_| BusError::InvalidEnvelope("event_id is not a UUID"))
 }
+
+/// Deletes `producer`'s already published rows whose encoded envelope contains any of
+/// `needles` (a user id, a phone hash, a phone number), returning how many went. Used when an
+/// account is deleted: a published row is only the relay's log (pruned after a week anyway),
+/// and a `send_sms` command in it carries the recipient's number in clear. Unpublished rows
+/// stay so nothing already decided goes unsent. Scans the producer's published rows: meant
+/// for rare erasures, not hot paths.
+///
+/// # Errors
+/// [`BusError::Database`] when the delete fails.
+#[tracing::instrument(skip_all, fields(producer, needles = needles.len()))]
+pub async fn forget_published(
+    tx: &mut PgConnection,
+    producer: &str,
+    needles: &[String],
+) -> Result<u64, BusError> {
+    let needles: Vec<Vec<u8>> = needles
+        .iter()
+        .filter(|n| !n.is_empty())
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    if needles.is_empty() {
+        return Ok(0);
+    }
+    let deleted = sqlx::query!(
+        "delete from event_outbox o
+          where o.producer = $1 and o.published_at is not null
+            and exists (select 1 from unnest($2::bytea[]) n where position(n in o.payload) > 0)",
+        producer,
+        &needles
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(deleted)
+}

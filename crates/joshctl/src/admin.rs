@@ -45,6 +45,15 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete an account on the person's request (ops, engineering): the person's data is
+    /// scrubbed in every service; they are not texted; opt-out records stay.
+    Delete {
+        /// E.164 phone number or user id.
+        user: String,
+        /// Why (e.g. the ticket of the request; written to the audit log).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `joshctl hold PHONE --state soft|hard|none --reason ...`.
@@ -142,7 +151,10 @@ fn is_user_id(s: &str) -> bool {
 
 /// `joshctl user show`.
 pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Result<ExitCode> {
-    let UserCommand::Show { user, json } = command;
+    let (user, json) = match command {
+        UserCommand::Show { user, json } => (user, json),
+        UserCommand::Delete { user, reason } => return delete(conn, user, reason).await,
+    };
     let (mut client, token) = conn.client().await?;
     let which = if is_user_id(&user) {
         api::user_timeline_request::User::UserId(user)
@@ -214,5 +226,33 @@ pub(crate) async fn region(conn: &AdminConn, command: RegionCommand) -> anyhow::
         "region {slug} is open; {} waitlisted member(s) activated",
         opened.activated
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `joshctl user delete`.
+async fn delete(conn: &AdminConn, user: String, reason: String) -> anyhow::Result<ExitCode> {
+    let (mut client, token) = conn.client().await?;
+    let which = if is_user_id(&user) {
+        api::delete_user_request::User::UserId(user)
+    } else {
+        api::delete_user_request::User::PhoneE164(user)
+    };
+    let message = api::DeleteUserRequest {
+        user: Some(which),
+        reason,
+    };
+    let deleted = client
+        .delete_user(authed(message, &token)?)
+        .await
+        .map_err(|s| explain(&s, &conn.router_admin_url))?
+        .into_inner();
+    if deleted.already_deleted {
+        println!("user {}: already deleted; nothing changed", deleted.user_id);
+    } else {
+        println!(
+            "user {}: deleted; every service scrubs what it holds",
+            deleted.user_id
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

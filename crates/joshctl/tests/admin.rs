@@ -1,5 +1,5 @@
-//! `joshctl admin token create`, `user show`, `hold` and `region open` against the router's admin
-//! API served in-process on port 0 over a real database.
+//! `joshctl admin token create`, `user show`, `user delete`, `hold` and `region open` against the
+//! router's admin API served in-process on port 0 over a real database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
@@ -303,4 +303,59 @@ async fn token_list_shows_no_secret_and_a_revoked_token_is_refused_at_once() {
     assert_eq!(audit.0, None, "joshctl on the database is no API admin");
     assert_eq!(audit.1, "laptop lost");
     assert_eq!(audit.2.map(|u| u.to_string()).as_deref(), Some(id));
+}
+
+#[tokio::test]
+async fn user_delete_needs_ops_and_a_reason_and_scrubs_the_account() {
+    let cli = setup().await;
+    let support = cli.token("sam@josh.example", "support").await;
+    let ops = cli.token("olu@josh.example", "ops").await;
+    let delete = ["user", "delete", PHONE, "--reason", "ticket 4711"];
+
+    let unauthenticated = cli.run(None, &delete).await;
+    assert!(!unauthenticated.status.success());
+    let refused = cli.run(Some(&support), &delete).await;
+    assert!(
+        stderr(&refused).contains("permission denied"),
+        "{}",
+        stderr(&refused)
+    );
+    let no_reason = cli.run(Some(&ops), &["user", "delete", PHONE]).await;
+    assert!(!no_reason.status.success(), "--reason is required");
+    let kept: i64 = sqlx::query_scalar("select count(*) from users where phone_e164 = $1")
+        .bind(PHONE)
+        .fetch_one(&cli.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1, "refusals change nothing");
+
+    let deleted = cli.run(Some(&ops), &delete).await;
+    assert!(
+        stdout(&deleted).contains(": deleted;"),
+        "{}",
+        stderr(&deleted)
+    );
+    let row: (String, String, i64) = sqlx::query_as(
+        "select state::text, first_name, (select count(*) from users where phone_e164 = $1)
+           from users where phone_hash like 'deleted:%'",
+    )
+    .bind(PHONE)
+    .fetch_one(&cli.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(row, ("deleted".to_owned(), "Deleted".to_owned(), 0));
+    let audited: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+        "select payload->>'outcome', reason from admin_audit_log where action = 'user.delete'
+          order by created_at, id",
+    )
+    .fetch_all(&cli.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audited,
+        vec![
+            (Some("denied".to_owned()), None),
+            (None, Some("ticket 4711".to_owned()))
+        ]
+    );
 }

@@ -169,6 +169,7 @@ payload_catalog! {
     UserOptedIn          => (evt, "identity.user_opted_in", 1),
     ProfileUpdated       => (evt, "identity.profile_updated", 1),
     RegionOpened         => (evt, "identity.region_opened", 1),
+    UserDeleted          => (evt, "identity.user_deleted", 1),
 
     LinkupRequested      => (evt, "linkup.requested", 1),
     LinkupCreated        => (evt, "linkup.created", 1),

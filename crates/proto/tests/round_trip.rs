@@ -198,6 +198,14 @@ fn samples() -> Vec<Payload> {
             opened_at: at(13),
         }
         .into(),
+        v1::UserDeleted {
+            user_id: USER_A.to_owned(),
+            phone_hash: HASH.to_owned(),
+            source: v1::DeletionSource::Admin.into(),
+            deleted_by_admin_id: USER_C.to_owned(),
+            deleted_at: at(14),
+        }
+        .into(),
         v1::LinkupRequested {
             request_key: "c0ffee".to_owned(),
             initiator_user_id: USER_A.to_owned(),

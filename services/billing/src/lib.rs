@@ -10,6 +10,7 @@
 
 pub mod config;
 pub mod entitlement;
+pub mod erasure;
 pub mod error;
 pub mod grpc;
 mod metrics;
@@ -122,7 +123,13 @@ impl Service {
             clock: self.clock.clone(),
             wake: wake.clone(),
         });
-        let start = move |_: &bus::ServiceBus, shutdown: &CancellationToken| {
+        let erasure = erasure::ErasureHandler::new(self.clock.clone());
+        let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let (bus, stop_erasure) = (bus.clone(), shutdown.clone());
+            let erase = async move {
+                bus.consume(erasure::consumer(), erasure, stop_erasure)
+                    .await;
+            };
             let stop = shutdown.clone();
             let serve_grpc = async move {
                 let served = tonic::transport::Server::builder()
@@ -135,6 +142,7 @@ impl Service {
             };
             vec![
                 tokio::spawn(serve_grpc),
+                tokio::spawn(erase),
                 tokio::spawn(worker::run(processor.clone(), wake, shutdown.clone())),
                 tokio::spawn(reconcile::run(processor, shutdown.clone())),
             ]

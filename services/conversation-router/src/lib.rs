@@ -9,6 +9,7 @@ pub mod billing;
 pub mod commands;
 mod config;
 pub mod copy;
+pub mod deletion;
 pub mod error;
 mod events;
 pub mod inbound;

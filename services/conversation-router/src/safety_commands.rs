@@ -162,25 +162,14 @@ pub async fn report(
     Ok(Some(vec![Reply::say(copy::REPORT_FILED)]))
 }
 
-/// DELETE confirmed: soft delete and scrub; the last text JOSH sends this person.
+/// DELETE confirmed: the account is deleted everywhere; the last text JOSH sends this person.
 pub async fn delete_account(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
     user: &User,
 ) -> Result<Vec<Reply>, RouterError> {
-    accounts::soft_delete(tx, user.id, ctx.clock.now()).await?;
-    let key = format!("user:{}:deleted", user.id);
-    let correlation = uuid::Uuid::parse_str(&msg.envelope.correlation_id).ok();
-    crate::store::identity::record_transition(
-        tx,
-        "user",
-        user.id,
-        "deleted",
-        (Some(&user.state), Some("deleted")),
-        &key,
-        correlation,
-    )
-    .await?;
+    let by = crate::deletion::DeletedBy::Person;
+    crate::deletion::delete_account(tx, ctx, msg.envelope, user.id, by).await?;
     Ok(vec![Reply::say(copy::DELETED)])
 }

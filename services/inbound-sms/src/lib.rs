@@ -7,10 +7,12 @@
 //!   each transaction).
 //! - [`store`]: the SQL, one small function per statement, run in the handler's transaction.
 //! - [`events`]: the `sms.received` and `sms.status_reported` envelopes.
+//! - [`erasure`]: `identity.user_deleted` scrubs the person's texts.
 //! - [`metrics`]: accepted / duplicate / rejected / failed counters and the latency histogram.
 //! - [`Error`]: the one error type, and the HTTP answer for each case.
 
 mod config;
+pub mod erasure;
 mod error;
 pub mod events;
 pub mod metrics;
@@ -30,6 +32,16 @@ pub use webhooks::{WebhookState, router};
 
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "inbound-sms";
+
+/// The consumer of `identity.user_deleted`, ordered per user.
+///
+/// # Panics
+/// Never: the type is in the payload catalog (checked by a test).
+pub fn erasure_consumer() -> bus::ConsumerSpec {
+    let payload = proto::catalog::by_type_name("identity.user_deleted")
+        .unwrap_or_else(|| unreachable!("identity.user_deleted is in the payload catalog"));
+    bus::ConsumerSpec::ordered(SERVICE, payload)
+}
 
 /// A built, not yet running, inbound-sms.
 #[derive(Debug)]
@@ -82,7 +94,13 @@ impl Service {
             SERVICE,
             replicas,
             routes,
-            |_, _| Vec::new(),
+            |bus, shutdown| {
+                let (bus, shutdown) = (bus.clone(), shutdown.clone());
+                vec![tokio::spawn(async move {
+                    bus.consume(erasure_consumer(), erasure::ErasureHandler, shutdown)
+                        .await;
+                })]
+            },
             shutdown,
         )
         .await

@@ -144,6 +144,54 @@ pub async fn insert_message_event(
     Ok(())
 }
 
+/// The numbers `user_id` texted JOSH from (still in clear).
+///
+/// # Errors
+/// When the query fails.
+#[tracing::instrument(skip_all)]
+pub async fn inbound_numbers_of(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select distinct from_e164 from sms_messages
+          where direction = 'in' and user_id = $1 and from_e164 <> $2",
+        user_id,
+        SCRUBBED
+    )
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// What a scrubbed row holds instead of the person's number.
+pub const SCRUBBED: &str = "deleted";
+
+/// Nulls the body and replaces the sender number of every inbound text of `user_id` or from
+/// `numbers` (texts sent before the number became a user have no `user_id`). Metadata stays.
+///
+/// # Errors
+/// When the update fails.
+#[tracing::instrument(skip_all)]
+pub async fn scrub_inbound(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    numbers: &[String],
+) -> Result<u64, sqlx::Error> {
+    let scrubbed = sqlx::query!(
+        "update sms_messages
+            set body_ciphertext = null, body_iv = null, body_tag = null, from_e164 = $3
+          where direction = 'in' and (user_id = $1 or from_e164 = any($2))
+            and (from_e164 <> $3 or body_ciphertext is not null)",
+        user_id,
+        numbers,
+        SCRUBBED
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(scrubbed)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -164,6 +164,20 @@ pub async fn drop_out(
     let Some(linkup) = linkups::lock_row(tx, linkup_id).await? else {
         return Ok(());
     };
+    leave(tx, ctx, cause, &linkup, user, Some(&d.source_message_sid)).await
+}
+
+/// `user` leaves the locked `linkup` (locked by the caller): their place is canceled, the
+/// others told, and a replacement wave or cancel follows as for a DROP. `source_sid` is the
+/// DROP text; `None` when the person is gone (a deleted account), who is then not texted.
+pub(crate) async fn leave(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    user: Uuid,
+    source_sid: Option<&str>,
+) -> Result<(), MatcherError> {
     if linkup.state != "locked" || !after::drop_participant(tx, linkup.id, user, cause.at).await? {
         return Ok(());
     }
@@ -185,23 +199,18 @@ pub async fn drop_out(
         remaining_count: u32::try_from(remaining.len()).unwrap_or(0),
         still_meets_min: still,
         replacement_wave_started: deadline.is_some(),
-        source_message_sid: d.source_message_sid.clone(),
+        source_message_sid: source_sid.unwrap_or_default().to_owned(),
         dropped_at: Some(proto::timestamp::to_timestamp(cause.at)),
     };
     let key = format!("linkup.participant_dropped:{}:{user}", linkup.id);
     out::publish(tx, cause, event, key, linkup.id.to_string()).await?;
-    let brief = Brief::from_json(&linkup.brief);
-    let body = copy::drop_confirmed(&brief.activity_name);
-    out::tell(
-        tx,
-        ctx,
-        cause,
-        notice(linkup.id, &brief, "dropped"),
-        &[user],
-        &body,
-    )
-    .await?;
-    after_drop(tx, ctx, cause, &linkup, (&remaining, still), deadline).await
+    if source_sid.is_some() {
+        let brief = Brief::from_json(&linkup.brief);
+        let body = copy::drop_confirmed(&brief.activity_name);
+        let notice = notice(linkup.id, &brief, "dropped");
+        out::tell(tx, ctx, cause, notice, &[user], &body).await?;
+    }
+    after_drop(tx, ctx, cause, linkup, (&remaining, still), deadline).await
 }
 
 /// What follows a drop: the group goes on, one replacement wave, or (no time left) cancel.

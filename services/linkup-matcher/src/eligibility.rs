@@ -1,6 +1,7 @@
 //! A person who loses eligibility (participation entitlement, or a safety hold) has their pending
 //! invites withdrawn; an initiator who can no longer start LinkUps has their broadcasting ones
-//! canceled. Consumes `billing.entitlement_changed` and `safety.hold_changed`.
+//! canceled. Consumes `billing.entitlement_changed` and `safety.hold_changed`; a deleted
+//! account (`identity.user_deleted`) leaves everything ([`crate::departure`]).
 
 use std::sync::Arc;
 
@@ -35,6 +36,14 @@ impl EligibilityHandler {
                 e.eligible_to_participate,
                 e.eligible_to_initiate,
             ),
+            Some(Payload::UserDeleted(d)) => {
+                let user = Uuid::parse_str(&d.user_id)
+                    .map_err(|_| MatcherError::UnexpectedEvent("malformed user id"))?;
+                crate::departure::depart(tx, &self.ctx, &cause, user).await?;
+                let needles = [d.user_id.clone()];
+                bus::outbox::forget_published(tx, crate::SERVICE, &needles).await?;
+                return Ok(());
+            }
             Some(Payload::SafetyHoldChanged(h)) => {
                 let clear = h.state() == SafetyHoldState::None;
                 (&h.user_id, clear, clear)

@@ -9,6 +9,7 @@ pub mod changes;
 mod config;
 pub mod copy;
 pub mod create;
+pub mod departure;
 pub mod eligibility;
 pub mod error;
 pub mod lock;
@@ -47,8 +48,12 @@ pub const AFTER_INPUTS: [&str; 4] = [
     "linkup.drop_requested",
 ];
 
-/// Facts that change who may take part, handled by [`eligibility::EligibilityHandler`].
-pub const ELIGIBILITY_INPUTS: [&str; 2] = ["billing.entitlement_changed", "safety.hold_changed"];
+/// Facts that change who may take part (a deleted account takes part in nothing), handled by [`eligibility::EligibilityHandler`].
+pub const ELIGIBILITY_INPUTS: [&str; 3] = [
+    "billing.entitlement_changed",
+    "safety.hold_changed",
+    "identity.user_deleted",
+];
 
 /// What the matcher's use cases share.
 #[derive(Debug)]

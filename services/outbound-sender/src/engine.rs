@@ -14,7 +14,7 @@ use twilio::client::{MessagesClient, Sender};
 
 use crate::config::Tuning;
 use crate::rate::RateLimiter;
-use crate::{SERVICE, intake, optout, status};
+use crate::{SERVICE, erasure, intake, optout, status};
 use platform::clock::SharedClock;
 
 /// The Postgres channel a new job is announced on (NOTIFY, delivered at commit).
@@ -124,7 +124,7 @@ impl Outbound {
     }
 
     /// The consumers this service runs, with production retry policies.
-    pub fn consumer_specs() -> Result<[ConsumerSpec; 4], &'static str> {
+    pub fn consumer_specs() -> Result<[ConsumerSpec; 5], &'static str> {
         let info =
             |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
         Ok([
@@ -132,6 +132,7 @@ impl Outbound {
             ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 8),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
+            ConsumerSpec::ordered(SERVICE, info("identity.user_deleted")?),
         ])
     }
 
@@ -140,7 +141,7 @@ impl Outbound {
     pub async fn run(self, js: jetstream::Context, shutdown: CancellationToken) {
         let mut tasks = JoinSet::new();
         match Self::consumer_specs() {
-            Ok([send, status, opted_out, opted_in]) => {
+            Ok([send, status, opted_out, opted_in, deleted]) => {
                 let pool = self.inner.pool.clone();
                 tasks.spawn(spawn_consumer(
                     &js,
@@ -168,6 +169,13 @@ impl Outbound {
                     &pool,
                     opted_in,
                     optout::OptOutHandler::new(self.clone()),
+                    &shutdown,
+                ));
+                tasks.spawn(spawn_consumer(
+                    &js,
+                    &pool,
+                    deleted,
+                    erasure::ErasureHandler,
                     &shutdown,
                 ));
             }

@@ -10,6 +10,7 @@
 //!   sender's token bucket ([`rate`]), call Twilio and record the outcome in one transaction.
 //! - [`status`]: forward-only statuses from callbacks and reconciliation; carrier errors
 //!   suppress numbers or pause the sender.
+//! - [`erasure`]: `identity.user_deleted` cancels and scrubs the person's texts.
 //! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
 //! - [`admin`]: the `SenderAdmin` gRPC API on `GRPC_ADDR`: pause / resume a sender or all of them,
 //!   the queue's status, resending a failed job.
@@ -19,6 +20,7 @@
 pub mod admin;
 mod config;
 mod engine;
+pub mod erasure;
 pub mod error;
 mod events;
 pub mod intake;

@@ -83,6 +83,8 @@ impl Outbound {
             origin.at,
         );
         events::publish(&mut tx, &origin, format!("sms.sent:{}", job.id), event).await?;
+        self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
+            .await?;
         tx.commit().await?;
         metrics::counter!("outbound_jobs_sent_total", "purpose" => job.purpose.clone())
             .increment(1);
@@ -196,6 +198,8 @@ impl Outbound {
             event,
         )
         .await?;
+        self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
+            .await?;
         tx.commit().await?;
         metrics::counter!("outbound_jobs_failed_total", "reason" => failure.reason.to_owned())
             .increment(1);

@@ -6,6 +6,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod erasure;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -16,6 +18,8 @@ use testkit::TestDb;
 use time::macros::datetime;
 
 pub const KEYS: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+/// The phone-hash pepper of every service in the stack.
+pub const PEPPER: &str = "journey-pepper";
 
 /// Router, matcher and billing over one database and one clock.
 pub struct Stack {
@@ -36,6 +40,8 @@ pub struct Stack {
     counter: std::sync::atomic::AtomicU64,
     /// Every text each phone received, in order.
     pub inbox: std::sync::Mutex<BTreeMap<String, Vec<String>>>,
+    /// inbound-sms, outbound-sender and billing's erasure, when the test needs them.
+    pub others: Option<erasure::Others>,
 }
 
 impl Stack {
@@ -56,7 +62,7 @@ impl Stack {
             keyring: keyring.clone(),
             clock: Arc::new(clock.clone()),
             public_base_url: "https://josh.example".to_owned(),
-            phone_pepper: crypto::PhonePepper::new("journey-pepper").unwrap(),
+            phone_pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
             otp_key: crypto::OtpKey::new("journey-pepper").unwrap(),
             billing: conversation_router::billing::Billing::from_channel(billing),
         });
@@ -82,7 +88,17 @@ impl Stack {
             pumped: std::sync::Mutex::new(0),
             counter: Default::default(),
             inbox: Default::default(),
+            others: None,
         }
+    }
+
+    /// A stack where inbound-sms stores every text, outbound-sender sends every reply through
+    /// the Twilio simulator, and deletions reach every service.
+    pub async fn with_others() -> Self {
+        let mut stack = Self::new().await;
+        let keyring = crypto::Keyring::from_config(KEYS, "1").unwrap();
+        stack.others = Some(erasure::Others::start(&stack.db, keyring, &stack.clock).await);
+        stack
     }
 
     /// `phone` texts JOSH; everything it causes runs to quiescence.
@@ -91,7 +107,7 @@ impl Stack {
             .counter
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let sid = format!("SM{:032x}", u128::from(n) + 0x5000);
-        let hash = format!("hash-{phone}");
+        let hash = self.router_ctx.phone_pepper.hash(phone);
         let body =
             conversation_router::replies::seal(&self.router_ctx.keyring, text, &sid).unwrap();
         let sms = proto::v1::SmsReceived {
@@ -111,6 +127,9 @@ impl Stack {
             occurred_at: Some(proto::timestamp::to_timestamp(self.clock.now())),
             ..Envelope::for_payload(sms)
         };
+        if let Some(others) = &self.others {
+            others.store_inbound(&envelope).await;
+        }
         bus::deliver(
             &self.router_pool,
             conversation_router::SERVICE,
@@ -143,10 +162,19 @@ impl Stack {
             .await
             .unwrap();
             if rows.is_empty() {
+                if let Some(others) = &self.others {
+                    others.settle(self.clock.now()).await;
+                }
                 return;
             }
             for (id, event_type, payload) in rows {
                 *self.pumped.lock().unwrap() = id;
+                // Published, as the relay marks it.
+                sqlx::query("update event_outbox set published_at = now() where id = $1")
+                    .bind(id)
+                    .execute(&self.db.pool)
+                    .await
+                    .unwrap();
                 let envelope = proto::decode_envelope(&payload).unwrap();
                 self.route(&event_type, &envelope).await;
             }
@@ -159,7 +187,16 @@ impl Stack {
         let outcome = match event_type {
             "outbound.send_sms" => {
                 self.collect(envelope);
+                if let Some(others) = &self.others {
+                    others.send(envelope).await;
+                }
                 return;
+            }
+            "identity.user_deleted" => {
+                if let Some(others) = &self.others {
+                    others.erase(envelope).await;
+                }
+                bus::deliver(mp, matcher, &self.eligibility, envelope).await
             }
             "linkup.requested" => bus::deliver(mp, matcher, &self.create, envelope).await,
             "linkup.invite_replied" => bus::deliver(mp, matcher, &self.reply, envelope).await,
@@ -210,7 +247,12 @@ impl Stack {
 
     /// Registers `phone` by SMS and answers the interview; then makes them a member.
     pub async fn join(&self, phone: &str, first: &str, answers: &[&str]) {
-        for text in ["hi", first, "Tester", "5/17/1990", "94110", "AGREE"]
+        self.join_named(phone, first, "Tester", answers).await;
+    }
+
+    /// Like [`Stack::join`], with a last name.
+    pub async fn join_named(&self, phone: &str, first: &str, last: &str, answers: &[&str]) {
+        for text in ["hi", first, last, "5/17/1990", "94110", "AGREE"]
             .iter()
             .chain(answers)
         {

@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod entitlements;
+pub mod erasure;
 pub mod events;
 pub mod subscriptions;
 pub mod users;

@@ -1,6 +1,7 @@
-//! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds and
-//! opening a region. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
+//! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds,
+//! opening a region and deleting an account. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
 
+mod delete;
 mod hold;
 mod region;
 mod timeline;
@@ -45,6 +46,15 @@ pub(crate) enum UserRef<'a> {
 impl<'a> UserRef<'a> {
     fn from_timeline(user: Option<&'a api::user_timeline_request::User>) -> Result<Self, Status> {
         use api::user_timeline_request::User;
+        match user {
+            Some(User::PhoneE164(p)) => Ok(Self::Phone(p)),
+            Some(User::UserId(id)) => parse_id(id),
+            None => Err(Status::invalid_argument("a phone or user id is required")),
+        }
+    }
+
+    fn from_delete(user: Option<&'a api::delete_user_request::User>) -> Result<Self, Status> {
+        use api::delete_user_request::User;
         match user {
             Some(User::PhoneE164(p)) => Ok(Self::Phone(p)),
             Some(User::UserId(id)) => parse_id(id),
@@ -135,5 +145,24 @@ impl RouterAdmin for RouterAdminApi {
         let why = admin_auth::require_reason(&req.reason)?;
         let opened = region::open(&self.pool, &self.ctx, &admin, req.slug.trim(), why).await?;
         Ok(Response::new(opened))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_user(
+        &self,
+        request: Request<api::DeleteUserRequest>,
+    ) -> Result<Response<api::DeleteUserResponse>, Status> {
+        let admin = admin_auth::authorize(
+            &self.pool,
+            request.metadata(),
+            Role::OPERATORS,
+            "user.delete",
+        )
+        .await?;
+        let req = request.get_ref();
+        let user = UserRef::from_delete(req.user.as_ref())?;
+        let why = admin_auth::require_reason(&req.reason)?;
+        let deleted = delete::delete(&self.pool, &self.ctx, &admin, user, why).await?;
+        Ok(Response::new(deleted))
     }
 }

@@ -72,6 +72,51 @@ pub async fn file_report(
     .await
 }
 
+/// What identifies a user before deletion scrubs it.
+#[derive(Debug)]
+pub struct Identifiers {
+    /// E.164 number.
+    pub phone_e164: String,
+    /// Keyed hash of the number.
+    pub phone_hash: String,
+    /// `user_state` label.
+    pub state: String,
+}
+
+/// Locks the users row of a user not yet deleted and returns its identifiers.
+#[tracing::instrument(skip_all)]
+pub async fn lock_identifiers(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<Identifiers>, sqlx::Error> {
+    sqlx::query_as!(
+        Identifiers,
+        r#"select phone_e164, phone_hash, state::text as "state!" from users
+           where id = $1 and deleted_at is null for update"#,
+        user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+}
+
+/// Deletes the SMS registrations of the person (names, number, birthday as typed).
+#[tracing::instrument(skip_all)]
+pub async fn forget_registrations(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    phone_hash: &str,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "delete from sms_registrations where user_id = $1 or phone_hash = $2",
+        user_id,
+        phone_hash
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(deleted)
+}
+
 /// Soft-deletes the account and scrubs what identifies the person: names, birthday, email, ZIP,
 /// phone (replaced by a unique placeholder, so the number can register again), the profile, the
 /// conversation, codes and links. Opt-out records stay (carrier compliance).

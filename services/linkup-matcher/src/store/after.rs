@@ -208,3 +208,33 @@ pub async fn open_involvement(
     .await?;
     Ok((invited, started))
 }
+
+/// What a deleted person is still part of: LinkUps where their invite is pending or accepted
+/// while the LinkUp is broadcasting, and upcoming locked LinkUps where they hold a place.
+#[tracing::instrument(skip_all)]
+pub async fn open_places(
+    tx: &mut PgConnection,
+    user: Uuid,
+    now: OffsetDateTime,
+) -> Result<(Vec<Uuid>, Vec<Uuid>), sqlx::Error> {
+    let invited = sqlx::query_scalar!(
+        "select i.linkup_id from linkup_invites i join linkups l on l.id = i.linkup_id
+          where i.invited_user_id = $1 and i.state in ('pending', 'accepted')
+            and l.state = 'broadcasting'
+          order by i.linkup_id",
+        user
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let locked = sqlx::query_scalar!(
+        "select p.linkup_id from linkup_participants p join linkups l on l.id = p.linkup_id
+          where p.user_id = $1 and p.status = 'confirmed' and l.state = 'locked'
+            and (l.event_time is null or l.event_time > $2)
+          order by p.linkup_id",
+        user,
+        now
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok((invited, locked))
+}
