@@ -26,7 +26,7 @@ pub struct Others {
     pub inbound_pool: PgPool,
     pub outbound_pool: PgPool,
     pub billing_pool: PgPool,
-    pub outbound_clock: outbound_sender::clock::ManualClock,
+    pub outbound_clock: platform::clock::ManualClock,
     pub sim: twilio_sim::Simulator,
     intake: outbound_sender::intake::SendSmsHandler,
     billing: billing::erasure::ErasureHandler,
@@ -54,7 +54,7 @@ impl Others {
             Duration::from_secs(5),
         )
         .unwrap();
-        let outbound_clock = outbound_sender::clock::ManualClock::new(clock.now());
+        let outbound_clock = platform::clock::ManualClock::at(clock.now());
         let settings = Settings {
             sender: Sender::From(JOSH.to_owned()),
             status_callback: "http://127.0.0.1:9/v1/twilio/status".to_owned(),
