@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use twilio::client::{MessagesClient, Sender};
 
-use platform::clock::SharedClock;
 use crate::config::Tuning;
 use crate::rate::RateLimiter;
 use crate::{SERVICE, intake, optout, status};
+use platform::clock::SharedClock;
 
 /// The Postgres channel a new job is announced on (NOTIFY, delivered at commit).
 pub const JOBS_CHANNEL: &str = "josh_outbound_jobs";

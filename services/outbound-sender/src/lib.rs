@@ -77,7 +77,10 @@ impl Service {
     ///
     /// # Errors
     /// As [`Service::build`].
-    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, ServiceError> {
+    pub async fn build_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Self, ServiceError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
         let client = MessagesClient::new(
             &config.twilio_api_base,

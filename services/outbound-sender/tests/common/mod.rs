@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
-use platform::clock::ManualClock;
 use outbound_sender::{Outbound, Parts, Settings};
+use platform::clock::ManualClock;
 use prost::Message as _;
 use proto::v1::{EncryptedBody, SendSms, SmsPurpose, SmsStatus, SmsStatusReported};
 use proto::{Envelope, Payload};
