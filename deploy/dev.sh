@@ -4,6 +4,7 @@
 #   deploy/dev.sh up       build, migrate, seed and (re)start every service; wait until all are ready
 #   deploy/dev.sh down     stop the services started by `up`
 #   deploy/dev.sh status   each service's /readyz
+#   deploy/dev.sh demo     play the whole journey (eight phones, one LinkUp) against the stack `up` started
 #   deploy/dev.sh test     run the whole test suite (extra arguments go to cargo nextest / cargo test)
 #   deploy/dev.sh psql     psql on the dev database (extra arguments go to psql)
 #   deploy/dev.sh logs [service]   follow the services' logs
@@ -41,7 +42,7 @@ SERVICES=(
     "outbound-sender|josh_outbound_sender|8085|9085|http://127.0.0.1:8081"
 )
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 # Splits one SERVICES row into svc_name, svc_role, svc_http, svc_grpc, svc_public.
 svc_fields() { IFS='|' read -r svc_name svc_role svc_http svc_grpc svc_public <<<"$1"; }
@@ -317,6 +318,10 @@ start_service() {
         STRIPE_SECRET_KEY="$STRIPE_SECRET_KEY"
         STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
         STRIPE_API_BASE="$STRIPE_SIM_BASE"
+        # One simulated clock for the whole stack (wall time plus an offset in NATS), so
+        # `joshctl clock advance 2h` and `deploy/dev.sh demo` move every service's time at once.
+        JOSH_CLOCK="${JOSH_CLOCK:-simulated}"
+        JOSH_ALLOW_SIMULATED_CLOCK=true
     )
     if [[ "$svc_grpc" != - ]]; then
         env+=(GRPC_ADDR="127.0.0.1:$svc_grpc")
@@ -515,6 +520,14 @@ cmd_test() {
     josh_info "all tests passed"
 }
 
+cmd_demo() {
+    local joshctl
+    joshctl="$(josh_target_dir)/debug/joshctl"
+    [[ -x "$joshctl" ]] || josh_die "$joshctl was not built (run deploy/dev.sh up first)"
+    cmd_status >/dev/null 2>&1 || josh_die "the stack is not up (deploy/dev.sh status shows what is down; deploy/dev.sh up starts it)"
+    NATS_URL="$JOSH_NATS_URL" "$joshctl" demo "$@"
+}
+
 cmd_psql() {
     josh_ensure_postgres
     exec psql "$(josh_pg_url "$DEV_DB")" "$@"
@@ -545,6 +558,7 @@ main() {
     status) cmd_status "$@" ;;
     test) cmd_test "$@" ;;
     psql) cmd_psql "$@" ;;
+    demo) cmd_demo "$@" ;;
     logs) cmd_logs "$@" ;;
     -h | --help | help) usage ;;
     *)

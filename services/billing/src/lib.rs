@@ -120,6 +120,7 @@ impl Service {
             pool,
             secret: self.config.stripe_webhook_secret.clone(),
             clock: self.clock.clone(),
+            signature_clock: Arc::new(SystemClock),
             wake: wake.clone(),
         });
         let start = move |_: &bus::ServiceBus, shutdown: &CancellationToken| {

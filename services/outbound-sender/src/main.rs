@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use platform::clock::ClockSetting;
 use outbound_sender::{Config, SERVICE, Service};
+use platform::clock::ClockSetting;
 
 fn main() -> ExitCode {
     let load = |env: &_| Ok((Config::from_env(env)?, ClockSetting::from_env(env)?));
