@@ -1,6 +1,8 @@
 //! The shared simulated clock over a real NATS JetStream: every instance follows one offset, and
 //! a sleeper wakes when the clock jumps past its deadline.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
 use std::time::Duration as StdDuration;
 
 use platform::clock::{Clock, OffsetStore, SimulatedClock};

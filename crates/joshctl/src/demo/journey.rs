@@ -5,7 +5,6 @@
 use std::time::Duration as StdDuration;
 
 use anyhow::Context;
-use platform::clock::Clock;
 use tokio::time::Instant;
 
 use super::person::{Person, Shared};
@@ -38,29 +37,7 @@ fn answer_for(question: &str) -> &'static str {
 
 /// Plays the journey.
 pub(crate) async fn play(shared: &Shared, http: &reqwest::Client) -> anyhow::Result<()> {
-    let run = fresh_run_number(shared);
-    let mut people: Vec<Person> = NAMES
-        .iter()
-        .enumerate()
-        .map(|(i, name)| Person::new(name, &format!("+1555{run:05}{i:02}"), shared))
-        .collect();
-    section(
-        shared,
-        "Eight people text JOSH, sign up, answer the interview and pay",
-    );
-    let joined = people.into_iter().map(|mut p| {
-        let http = http.clone();
-        tokio::spawn(async move {
-            p.hold();
-            let result = join(&mut p, &http).await;
-            p.flush();
-            result.map(|()| p)
-        })
-    });
-    people = Vec::new();
-    for handle in joined.collect::<Vec<_>>() {
-        people.push(handle.await.context("a demo phone stopped")??);
-    }
+    let mut people = join_all(shared, http).await?;
     let (ann, others) = people.split_first_mut().context("no people")?;
     section(shared, "Ann starts a LinkUp");
     for (text, what) in [
@@ -76,8 +53,8 @@ pub(crate) async fn play(shared: &Shared, http: &reqwest::Client) -> anyhow::Res
     section(shared, "Invites go out");
     let invited = collect_invites(shared, others).await?;
     let group = answer_invites(shared, ann, others, &invited).await?;
-    remind_and_ask(shared, ann, others, &group).await?;
-    swap_numbers(shared, ann, others, &group).await?;
+    super::after::remind_and_ask(shared, ann, others, &group).await?;
+    super::after::swap_numbers(shared, ann, others, &group).await?;
     section(
         shared,
         "The demo pauses its phones so the next run invites its own people",
@@ -90,13 +67,41 @@ pub(crate) async fn play(shared: &Shared, http: &reqwest::Client) -> anyhow::Res
     Ok(())
 }
 
-fn section(shared: &Shared, title: &str) {
+/// The eight people join side by side; each one's transcript prints as a block when done.
+async fn join_all(shared: &Shared, http: &reqwest::Client) -> anyhow::Result<Vec<Person>> {
+    let run = fresh_run_number();
+    section(
+        shared,
+        "Eight people text JOSH, sign up, answer the interview and pay",
+    );
+    let joining: Vec<_> = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut p = Person::new(name, &format!("+1555{run:05}{i:02}"), shared);
+            let http = http.clone();
+            tokio::spawn(async move {
+                p.hold();
+                let result = join(&mut p, &http).await;
+                p.flush();
+                result.map(|()| p)
+            })
+        })
+        .collect();
+    let mut people = Vec::new();
+    for handle in joining {
+        people.push(handle.await.context("a demo phone stopped")??);
+    }
+    Ok(people)
+}
+
+/// A heading with the simulated time.
+pub(super) fn section(shared: &Shared, title: &str) {
     println!("\n=== {title} ({}) ===", shared.stamp());
 }
 
 /// Five digits that differ from run to run (from the wall clock), so numbers are fresh.
-fn fresh_run_number(shared: &Shared) -> u64 {
-    let _ = shared;
+fn fresh_run_number() -> u64 {
     let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000;
     u64::try_from(micros % 100_000).unwrap_or_default()
 }
@@ -116,13 +121,19 @@ async fn join(p: &mut Person, http: &reqwest::Client) -> anyhow::Result<()> {
         })
         .await?;
     }
+    interview(p).await?;
+    pay(p, http).await
+}
+
+/// Answers each interview question until "You're all set".
+async fn interview(p: &mut Person) -> anyhow::Result<()> {
     let is_question = |t: &str| t.contains('?') || t.contains("all set");
     let mut question = p
         .ask("AGREE", "the first interview question", is_question)
         .await?;
     for _ in 0..2 * ANSWERS.len() {
         if question.contains("all set") {
-            break;
+            return Ok(());
         }
         question = p
             .ask(
@@ -132,11 +143,12 @@ async fn join(p: &mut Person, http: &reqwest::Client) -> anyhow::Result<()> {
             )
             .await?;
     }
-    anyhow::ensure!(
-        question.contains("all set"),
-        "{}'s interview did not end",
-        p.name
-    );
+    anyhow::bail!("{}'s interview did not end", p.name)
+}
+
+/// Asks for a LinkUp, gets the paywall's checkout link, pays on the Stripe simulator's page and
+/// waits for the welcome.
+async fn pay(p: &mut Person, http: &reqwest::Client) -> anyhow::Result<()> {
     let paywall = p
         .ask("coffee sat morning?", "a checkout link", |t| {
             t.contains("/checkout/")
@@ -231,39 +243,23 @@ async fn answer_invites(
         } else {
             "A"
         };
-        let person = &mut others[*i];
-        match role {
-            No => {
-                person
-                    .ask("no", "the decline", |t| t.starts_with("No problem"))
-                    .await?;
-            }
-            Yes if yes.is_empty() => {
-                person
-                    .ask(yes_word, "the accept", |t| t.starts_with("You're in for"))
-                    .await?;
-                yes.push(*i);
-            }
-            Yes => {
-                person
-                    .ask(yes_word, "the lock", |t| t.starts_with("You're in!"))
-                    .await?;
-                yes.push(*i);
-                section(shared, "The group is full: it locks");
-                ann.expect("the lock", |t| t.starts_with("You're in!"))
-                    .await?;
-                let first = yes.first().copied().context("no first yes")?;
-                others[first]
-                    .expect("the lock", |t| t.starts_with("You're in!"))
-                    .await?;
-            }
-            Late => {
-                // The router forgets a locked LinkUp's open invites, so a late yes may get the
-                // menu rather than the matcher's "it filled": either way it is answered.
-                person
-                    .ask(yes_word, "an answer to the late yes", |_| true)
-                    .await?;
-            }
+        let role = match role {
+            Yes if yes.is_empty() => Reply::Accept(yes_word),
+            Yes => Reply::Lock(yes_word),
+            No => Reply::Decline,
+            Late => Reply::Late(yes_word),
+        };
+        answer(&mut others[*i], role).await?;
+        if let Reply::Accept(_) | Reply::Lock(_) = role {
+            yes.push(*i);
+        }
+        if let (Reply::Lock(_), Some(first)) = (role, yes.first()) {
+            section(shared, "The group is full: it locks");
+            ann.expect("the lock", |t| t.starts_with("You're in!"))
+                .await?;
+            others[*first]
+                .expect("the lock", |t| t.starts_with("You're in!"))
+                .await?;
         }
     }
     for (i, _) in invited.iter().skip(roles.len()) {
@@ -275,123 +271,37 @@ async fn answer_invites(
     }
 }
 
-/// Saturday 09:00 brings the reminder; 11:00, when the LinkUp is over, the first question.
-async fn remind_and_ask(
-    shared: &Shared,
-    ann: &mut Person,
-    others: &mut [Person],
-    group: &[usize; 2],
-) -> anyhow::Result<()> {
-    let now = shared.clock.now();
-    let reminder = super::local(shared, now, 3, 9, 0)?;
-    section(shared, "Simulated time moves to Saturday 09:00");
-    super::set_clock(shared, reminder).await?;
-    ann.expect("the reminder", |t| t.starts_with("Reminder:"))
-        .await?;
-    for i in group {
-        others[*i]
-            .expect("the reminder", |t| t.starts_with("Reminder:"))
-            .await?;
-    }
-    let after = super::local(shared, now, 3, 11, 0)? + time::Duration::seconds(30);
-    section(
-        shared,
-        "Simulated time moves to Saturday 11:00: how did it go?",
-    );
-    super::set_clock(shared, after).await?;
-    ann.expect("the first question", |t| t.starts_with("How was"))
-        .await?;
-    for i in group {
-        others[*i]
-            .expect("the first question", |t| t.starts_with("How was"))
-            .await?;
-    }
-    Ok(())
+/// One invitee's reply, with the word that says yes to their invite.
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    Accept(&'static str),
+    Lock(&'static str),
+    Decline,
+    Late(&'static str),
 }
 
-/// Everyone went and would go again; Ann and the first yes pick everyone, the second picks only
-/// Ann: Ann swaps numbers with both, the other pair does not.
-async fn swap_numbers(
-    shared: &Shared,
-    ann: &mut Person,
-    others: &mut [Person],
-    group: &[usize; 2],
-) -> anyhow::Result<()> {
-    section(
-        shared,
-        "The questions afterwards; numbers are swapped only on a mutual pick",
-    );
-    let [first, second] = *group;
-    let mut picks = Vec::new();
-    for who in [None, Some(first), Some(second)] {
-        let person = match who {
-            None => &mut *ann,
-            Some(i) => &mut others[i],
-        };
-        person
-            .ask("1", "the do-again question", |t| t.contains("again"))
-            .await?;
-        person
-            .ask("y", "the feedback question", |t| t.contains("SKIP"))
-            .await?;
-        let question = person
-            .ask("Lovely morning, thanks!", "the contact question", |t| {
-                t.starts_with("Want to swap")
-            })
-            .await?;
-        picks.push(question);
+async fn answer(person: &mut Person, reply: Reply) -> anyhow::Result<()> {
+    match reply {
+        Reply::Decline => {
+            person
+                .ask("no", "the decline", |t| t.starts_with("No problem"))
+                .await
+        }
+        Reply::Accept(yes) => {
+            person
+                .ask(yes, "the accept", |t| t.starts_with("You're in for"))
+                .await
+        }
+        Reply::Lock(yes) => {
+            person
+                .ask(yes, "the lock", |t| t.starts_with("You're in!"))
+                .await
+        }
+        // The router forgets a locked LinkUp's open invites, so a late yes may get the menu
+        // rather than the matcher's "it filled": either way it is answered.
+        Reply::Late(yes) => person.ask(yes, "an answer to the late yes", |_| true).await,
     }
-    let second_question = picks.get(2).context("no question")?;
-    let only_ann = option_for(second_question, ann.name)?;
-    for (who, choice) in [
-        (None, "ALL".to_owned()),
-        (Some(first), "ALL".to_owned()),
-        (Some(second), only_ann),
-    ] {
-        let person = match who {
-            None => &mut *ann,
-            Some(i) => &mut others[i],
-        };
-        person
-            .ask(&choice, "the choice confirmation", |t| {
-                t.starts_with("Got it")
-            })
-            .await?;
-    }
-    let (first_number, second_number) = (
-        others[first].number().to_owned(),
-        others[second].number().to_owned(),
-    );
-    let ann_number = ann.number().to_owned();
-    ann.expect("a number", |t| t.contains("said yes too"))
-        .await?;
-    ann.expect("a second number", |t| t.contains("said yes too"))
-        .await?;
-    others[first]
-        .expect("Ann's number", |t| t.contains(&ann_number))
-        .await?;
-    others[second]
-        .expect("Ann's number", |t| t.contains(&ann_number))
-        .await?;
-    let (a, b) = (others[first].name, others[second].name);
-    println!(
-        "\n{} and {a} swapped numbers, {} and {b} swapped numbers; {a} ({first_number}) and {b} ({second_number}) did not \
-         ({b} picked only {}).",
-        ann.name, ann.name, ann.name
-    );
-    Ok(())
-}
-
-/// The option number for `name` in "Want to swap numbers with anyone? 1 Ben, 2 Cy. ...".
-fn option_for(question: &str, name: &str) -> anyhow::Result<String> {
-    let at = question
-        .find(&format!(" {name}"))
-        .with_context(|| format!("{name} is not among the choices: {question}"))?;
-    question[..at]
-        .rsplit(' ')
-        .next()
-        .map(str::to_owned)
-        .context("no option number")
+    .map(|_| ())
 }
 
 #[cfg(test)]
@@ -409,13 +319,5 @@ mod tests {
             "a and d"
         );
         assert_eq!(answer_for("Something new?"), "a");
-    }
-
-    #[test]
-    fn finds_the_option_for_a_name() {
-        let q = "Want to swap numbers with anyone? 1 Ben, 2 Ann. Reply like 1,3 or ALL or NONE.";
-        assert_eq!(option_for(q, "Ann").unwrap(), "2");
-        assert_eq!(option_for(q, "Ben").unwrap(), "1");
-        assert!(option_for(q, "Cy").is_err());
     }
 }

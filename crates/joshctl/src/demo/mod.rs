@@ -9,6 +9,7 @@
 //! 10:00 in San Francisco, out of quiet hours), so it runs again on the same stack. People
 //! already in the dev database may be invited too: the demo only counts its own phones.
 
+mod after;
 mod journey;
 mod person;
 
@@ -62,14 +63,19 @@ pub(crate) async fn run(nats_url: &str, args: DemoArgs) -> anyhow::Result<ExitCo
         zone,
         deadline: StdDuration::from_secs(args.step_secs),
     };
-    let start = next_wednesday_morning(&shared)?;
+    let start = next_wednesday_morning(shared.clock.now(), &shared.zone)?;
     shared.store.set(start).await?;
     wait_for_clock(&shared, start).await?;
     #[allow(clippy::print_stdout)]
     {
         println!(
             "JOSH demo: simulated time set to {} (San Francisco); JOSH's number is {}.",
-            shared.stamp(),
+            jiff::Timestamp::from_second(start.unix_timestamp())
+                .map(|t| t
+                    .to_zoned(shared.zone.clone())
+                    .strftime("%A %Y-%m-%d %H:%M")
+                    .to_string())
+                .unwrap_or_else(|_| start.to_string()),
             shared.josh
         );
     }
@@ -129,17 +135,19 @@ async fn preflight(http: &reqwest::Client, args: &DemoArgs) -> anyhow::Result<St
         .context("the Twilio simulator does not know JOSH's number (TWILIO_FROM_NUMBER)")
 }
 
-/// The next Wednesday 10:00 in San Francisco after the simulated now: daytime (no quiet hours)
-/// and three days before a Saturday-morning LinkUp. Always forward, so reruns never go back.
-fn next_wednesday_morning(shared: &Shared) -> anyhow::Result<OffsetDateTime> {
-    let now = shared.clock.now();
-    let now_zoned =
-        jiff::Timestamp::from_second(now.unix_timestamp())?.to_zoned(shared.zone.clone());
-    let mut date = now_zoned.date();
+/// The next Wednesday 10:00 in `zone` on a later day than `now`: daytime (no quiet hours) and
+/// three days before a Saturday-morning LinkUp. Always forward, so reruns never go back.
+fn next_wednesday_morning(
+    now: OffsetDateTime,
+    zone: &jiff::tz::TimeZone,
+) -> anyhow::Result<OffsetDateTime> {
+    let mut date = jiff::Timestamp::from_second(now.unix_timestamp())?
+        .to_zoned(zone.clone())
+        .date();
     loop {
         date = date.tomorrow()?;
         if date.weekday() == jiff::civil::Weekday::Wednesday {
-            let at = date.at(10, 0, 0, 0).to_zoned(shared.zone.clone())?;
+            let at = date.at(10, 0, 0, 0).to_zoned(zone.clone())?;
             return Ok(OffsetDateTime::from_unix_timestamp(
                 at.timestamp().as_second(),
             )?);
@@ -181,4 +189,25 @@ async fn wait_for_clock(shared: &Shared, at: OffsetDateTime) -> anyhow::Result<(
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn the_demo_starts_on_a_later_wednesday_at_ten_in_san_francisco() {
+        let zone = jiff::tz::TimeZone::get(ZONE).unwrap();
+        // Monday 2026-11-30 06:00 UTC is Sunday 22:00 in San Francisco (PST, UTC-8).
+        let start = next_wednesday_morning(datetime!(2026-11-30 06:00 UTC), &zone).unwrap();
+        assert_eq!(start, datetime!(2026-12-02 18:00 UTC));
+        // On a Wednesday, even before 10:00, the next week's: never the same day, never back.
+        let again = next_wednesday_morning(datetime!(2026-12-02 17:00 UTC), &zone).unwrap();
+        assert_eq!(again, datetime!(2026-12-09 18:00 UTC));
+        // Summer time (PDT, UTC-7).
+        let summer = next_wednesday_morning(datetime!(2027-07-01 12:00 UTC), &zone).unwrap();
+        assert_eq!(summer, datetime!(2027-07-07 17:00 UTC));
+    }
 }
