@@ -4,6 +4,7 @@
 #   deploy/dev.sh up       build, migrate, seed and (re)start every service; wait until all are ready
 #   deploy/dev.sh down     stop the services started by `up`
 #   deploy/dev.sh status   each service's /readyz
+#   deploy/dev.sh demo     play the whole journey (eight phones, one LinkUp) against the stack `up` started
 #   deploy/dev.sh test     run the whole test suite (extra arguments go to cargo nextest / cargo test)
 #   deploy/dev.sh psql     psql on the dev database (extra arguments go to psql)
 #   deploy/dev.sh logs [service]   follow the services' logs
@@ -329,6 +330,12 @@ start_service() {
         STRIPE_SECRET_KEY="$STRIPE_SECRET_KEY"
         STRIPE_WEBHOOK_SECRET="$STRIPE_WEBHOOK_SECRET"
         STRIPE_API_BASE="$STRIPE_SIM_BASE"
+        # One simulated clock for the whole stack (wall time plus an offset in NATS), so
+        # `joshctl clock advance 2h` and `deploy/dev.sh demo` move every service's time at once.
+        JOSH_CLOCK="${JOSH_CLOCK:-simulated}"
+        JOSH_ALLOW_SIMULATED_CLOCK=true
+        # The Twilio simulator has no carrier limit: send faster than a US long code's 1/s.
+        OUTBOUND_SENDER_MPS="${OUTBOUND_SENDER_MPS:-50}"
     )
     if [[ "$svc_grpc" != - ]]; then
         env+=(GRPC_ADDR="127.0.0.1:$svc_grpc")
@@ -569,6 +576,13 @@ cmd_restart() {
     josh_info "restarted $name"
 }
 
+cmd_demo() {
+    josh_ensure_rust
+    cmd_status >/dev/null 2>&1 || josh_die "the stack is not up (deploy/dev.sh status shows what is down; deploy/dev.sh up starts it)"
+    # cargo run: the joshctl of this checkout (built by `up` already, so this is quick).
+    NATS_URL="$JOSH_NATS_URL" cargo run -q -p joshctl -- demo "$@"
+}
+
 cmd_psql() {
     josh_ensure_postgres
     exec psql "$(josh_pg_url "$DEV_DB")" "$@"
@@ -599,6 +613,7 @@ main() {
     status) cmd_status "$@" ;;
     test) cmd_test "$@" ;;
     psql) cmd_psql "$@" ;;
+    demo) cmd_demo "$@" ;;
     logs) cmd_logs "$@" ;;
     restart) cmd_restart "$@" ;;
     -h | --help | help) usage ;;

@@ -8,6 +8,8 @@
 //! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
 //! - `joshctl phone +15555550100 [--to JOSH] [--sim URL]`: text JOSH from a terminal through the
 //!   local Twilio simulator, and see the replies.
+//! - `joshctl clock show|advance 2h|set 2026-12-02T18:00:00Z|reset`: the shared simulated clock.
+//! - `joshctl demo`: play the whole journey (eight phones, one LinkUp) against the dev stack.
 //! - `joshctl retention run [--days 30]`: null message bodies past the retention window.
 //! - `joshctl rekey --to N`: re-encrypt every body under the active key N; reports what is left.
 //! - `joshctl admin token create --email X --role R`: mint an admin API token (printed once);
@@ -24,6 +26,8 @@ use std::process::ExitCode;
 
 mod admin;
 mod admin_view;
+mod clock;
+mod demo;
 mod dlq;
 mod maintain;
 mod phone;
@@ -93,6 +97,11 @@ enum Command {
     /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
     #[command(subcommand)]
     Sender(sender::SenderCommand),
+    /// The shared simulated clock (services started with `JOSH_CLOCK=simulated`).
+    #[command(subcommand)]
+    Clock(clock::ClockCommand),
+    /// Play the whole journey (eight people, one LinkUp) against the running dev stack.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +147,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let schema_command = match cli.command {
         Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
         Command::Phone(args) => return phone::run(args).await,
+        Command::Clock(command) => return clock::run(&cli.nats_url, command).await,
+        Command::Demo(args) => return demo::run(&cli.nats_url, args).await,
         Command::User(command) => return admin::user(&cli.admin, command).await,
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
         Command::Region(command) => return admin::region(&cli.admin, command).await,

@@ -8,6 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
+mod setting;
+mod simulated;
+
+pub use setting::{ALLOW_VAR, CLOCK_VAR, ClockSetting};
+pub use simulated::{BUCKET, OFFSET_KEY, OffsetStore, SimulatedClock, SimulatedClockError};
+
 /// A boxed future, so [`Clock`] stays object-safe.
 pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use hmac::{Hmac, KeyInit, Mac};
-use platform::clock::{SharedClock, SystemClock};
+use platform::clock::{Clock as _, SharedClock, SystemClock};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -38,8 +38,9 @@ pub struct SimConfig {
     pub webhook_url: Option<String>,
     /// Where to listen; `127.0.0.1:0` picks a free port.
     pub listen: SocketAddr,
-    /// Stripe's "now" (`created`, signature timestamps): the system clock, or a test's manual
-    /// clock shared with billing so signatures stay within its tolerance in simulated time.
+    /// Stripe's "now" for objects and events (`created`, periods): the system clock, or a test's
+    /// manual clock shared with billing. Webhook signatures always carry wall time, as billing's
+    /// tolerance check reads wall time.
     pub clock: SharedClock,
 }
 
@@ -99,7 +100,8 @@ impl Shared {
         for (kind, object, previous) in events {
             let event = self.envelope(kind, object, previous);
             let body = event.to_string();
-            let t = self.now();
+            // Stripe signs at delivery by its own wall clock, whatever the simulated time.
+            let t = SystemClock.now().unix_timestamp();
             let header = format!(
                 "t={t},v1={}",
                 sign(&self.webhook_secret, t, body.as_bytes())

@@ -21,13 +21,37 @@ struct Objects {
     order: Vec<String>,
     idempotent: HashMap<String, Value>,
     counter: u64,
+    /// Seconds since the epoch when this simulator started, in every id: ids never repeat
+    /// across restarts, since billing keeps the events (by id) of earlier runs in its database.
+    epoch: u64,
     failing_next_invoice: HashMap<String, bool>,
 }
 
 /// Every object, in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
     inner: Mutex<Objects>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Self {
+            inner: Mutex::new(Objects {
+                epoch,
+                ..Objects::default()
+            }),
+        }
+    }
+}
+
+impl Objects {
+    fn next_id(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}_sim{}{:08}", self.epoch, self.counter)
+    }
 }
 
 impl Store {
@@ -39,9 +63,7 @@ impl Store {
 
     /// A fresh id with Stripe's prefix.
     pub fn id(&self, prefix: &str) -> String {
-        let mut o = self.lock();
-        o.counter += 1;
-        format!("{prefix}_sim{:014}", o.counter)
+        self.lock().next_id(prefix)
     }
 
     /// An object by id.
@@ -80,10 +102,7 @@ impl Store {
         if let Some(found) = key.and_then(|k| o.idempotent.get(k)) {
             return found.clone();
         }
-        let mut next = |prefix: &str| {
-            o.counter += 1;
-            format!("{prefix}_sim{:014}", o.counter)
-        };
+        let mut next = |prefix: &str| o.next_id(prefix);
         let object = create(&mut next);
         let id = object["id"].as_str().unwrap_or_default().to_owned();
         if o.by_id.insert(id.clone(), object.clone()).is_none() {

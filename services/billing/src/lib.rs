@@ -121,6 +121,7 @@ impl Service {
             pool,
             secret: self.config.stripe_webhook_secret.clone(),
             clock: self.clock.clone(),
+            signature_clock: Arc::new(SystemClock),
             wake: wake.clone(),
         });
         let erasure = erasure::ErasureHandler::new(self.clock.clone());

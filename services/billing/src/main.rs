@@ -3,10 +3,13 @@
 use std::process::ExitCode;
 
 use billing::{Config, SERVICE, Service};
+use platform::clock::ClockSetting;
 
 fn main() -> ExitCode {
-    platform::run_main(SERVICE, Config::from_env, |config, shutdown| async move {
-        Service::build(config)
+    let load = |env: &_| Ok((Config::from_env(env)?, ClockSetting::from_env(env)?));
+    platform::run_main(SERVICE, load, |(config, clock), shutdown| async move {
+        let clock = clock.start().await?;
+        Service::build_with_clock(config, clock)
             .await?
             .run_until_stopped(shutdown)
             .await?;

@@ -34,8 +34,11 @@ pub struct WebhookState {
     pub pool: PgPool,
     /// `STRIPE_WEBHOOK_SECRET`.
     pub secret: SecretString,
-    /// Reads "now" for the timestamp tolerance.
+    /// Reads "now" for the time an event was received.
     pub clock: SharedClock,
+    /// Reads "now" for the signature's timestamp tolerance. Stripe signs with its own (wall)
+    /// clock, so this stays the system clock even when `clock` runs on simulated time.
+    pub signature_clock: SharedClock,
     /// Wakes the processing worker.
     pub wake: Arc<Notify>,
 }
@@ -57,8 +60,10 @@ pub fn router(state: WebhookState) -> Router {
 #[tracing::instrument(name = "stripe_webhook", skip_all, fields(stripe_event_id = tracing::field::Empty, event_type = tracing::field::Empty))]
 async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Response {
     let header = headers.get(signature::HEADER).and_then(|v| v.to_str().ok());
-    let now = state.clock.now();
-    if let Err(error) = signature::verify(state.secret.expose_secret(), header, &body, now) {
+    let signed_within = state.signature_clock.now();
+    if let Err(error) =
+        signature::verify(state.secret.expose_secret(), header, &body, signed_within)
+    {
         return reject(error.reason());
     }
     let (event, payload) = match (Event::parse(&body), serde_json::from_slice(&body)) {
@@ -68,6 +73,7 @@ async fn receive(State(state): State<WebhookState>, headers: HeaderMap, body: By
     let span = tracing::Span::current();
     span.record("stripe_event_id", event.id.as_str());
     span.record("event_type", event.kind.as_str());
+    let now = state.clock.now();
     let stored = async {
         let mut conn = state.pool.acquire().await?;
         store::events::insert(&mut conn, &event.id, &event.kind, &payload, now).await

@@ -15,6 +15,8 @@ testkit::service_contract! {
         "JOSH_ENCRYPTION_KEYS",
     ],
     malformed: [
+        ("JOSH_CLOCK", "simulated"),
+        ("JOSH_CLOCK", "manual"),
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),

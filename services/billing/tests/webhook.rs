@@ -196,3 +196,52 @@ async fn a_checkout_for_a_user_that_does_not_exist_fails_for_good_not_transientl
     assert!(!error.starts_with(billing::process::TRANSIENT), "{error}");
     assert_eq!(b.processor.retry_transient().await.unwrap(), 0);
 }
+
+/// With the stack on simulated time (`JOSH_CLOCK=simulated`), the business clock runs days
+/// ahead while Stripe keeps signing with wall time: the tolerance follows the signature clock.
+#[tokio::test]
+async fn the_signature_tolerance_reads_the_signature_clock_not_simulated_time() {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use billing::webhook::{self, WebhookState};
+    use platform::clock::ManualClock;
+    use tower::ServiceExt as _;
+
+    let b = Billing::new().await;
+    let router = webhook::router(WebhookState {
+        pool: b.pool.clone(),
+        secret: SECRET.to_owned().into(),
+        clock: Arc::new(ManualClock::at(common::at(T0 + 3 * DAY))),
+        signature_clock: Arc::new(ManualClock::at(common::at(T0))),
+        wake: Arc::default(),
+    });
+    let body = body();
+    let post = |t: i64| {
+        let request = Request::post(webhook::PATH)
+            .header("content-type", "application/json")
+            .header(
+                "Stripe-Signature",
+                format!("t={t},v1={}", sign(SECRET, t, &body)),
+            )
+            .body(Body::from(body.clone()))
+            .unwrap();
+        router.clone().oneshot(request)
+    };
+    assert_eq!(
+        post(T0 + 3 * DAY).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(post(T0).await.unwrap().status(), StatusCode::OK);
+    let received: time::OffsetDateTime =
+        sqlx::query_scalar("select received_at from stripe_events")
+            .fetch_one(&b.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        received,
+        common::at(T0 + 3 * DAY),
+        "stored on the business clock"
+    );
+}

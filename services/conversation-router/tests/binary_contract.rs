@@ -15,6 +15,8 @@ testkit::service_contract! {
         "JOSH_PHONE_PEPPER",
     ],
     malformed: [
+        ("JOSH_CLOCK", "simulated"),
+        ("JOSH_CLOCK", "manual"),
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),

@@ -14,6 +14,8 @@ testkit::service_contract! {
         "JOSH_ACTIVE_KEY_VERSION",
     ],
     malformed: [
+        ("JOSH_CLOCK", "simulated"),
+        ("JOSH_CLOCK", "manual"),
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),

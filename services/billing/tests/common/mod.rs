@@ -69,6 +69,7 @@ impl Billing {
             pool: pool.clone(),
             secret: SECRET.to_owned().into(),
             clock: Arc::new(clock.clone()),
+            signature_clock: Arc::new(clock.clone()),
             wake: Arc::default(),
         });
         Self {
