@@ -111,8 +111,9 @@ pub struct Cancellation<'a> {
     pub by: Option<Uuid>,
 }
 
-/// Cancels `linkup` (row-locked by the caller) as [`cancel_linkup`] does. Returns who was told,
-/// or `None` when the LinkUp was past canceling (nothing changed).
+/// Cancels `linkup` (row-locked by the caller) the way every cancel does: invites closed, those
+/// affected told, reason recorded. Returns who was told, or `None` when the LinkUp was past
+/// canceling (nothing changed).
 ///
 /// # Errors
 /// [`MatcherError`] when a read or write fails.
