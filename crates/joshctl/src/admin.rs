@@ -1,5 +1,5 @@
 //! Admin commands against the conversation-router's admin gRPC API (`ROUTER_ADMIN_URL`, with
-//! `JOSH_ADMIN_TOKEN`).
+//! `JOSH_ADMIN_TOKEN`), and where every admin API is (`*_ADMIN_URL`).
 
 use std::process::ExitCode;
 
@@ -29,6 +29,22 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9085"
     )]
     sender_admin_url: String,
+    /// linkup-matcher's admin gRPC API.
+    #[arg(
+        long,
+        env = "MATCHER_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9083"
+    )]
+    matcher_admin_url: String,
+    /// billing's admin gRPC API (billing's gRPC port).
+    #[arg(
+        long,
+        env = "BILLING_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9084"
+    )]
+    billing_admin_url: String,
     /// An admin bearer token (`joshctl admin token create` prints one).
     #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<SecretString>,
@@ -82,39 +98,67 @@ pub(crate) enum RegionCommand {
     },
 }
 
-impl AdminConn {
-    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
-        let token = self
-            .admin_token
-            .clone()
-            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
-        let channel = tonic::transport::Endpoint::from_shared(self.router_admin_url.clone())
-            .map_err(|_| {
-                anyhow::anyhow!("ROUTER_ADMIN_URL is malformed: expected http://host:port")
-            })?
-            .connect_lazy();
-        Ok((RouterAdminClient::new(channel), token))
-    }
+/// A lazy channel to `url` (named by `var` in errors).
+fn channel(url: &str, var: &str) -> anyhow::Result<Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|_| anyhow::anyhow!("{var} is malformed: expected http://host:port"))?;
+    Ok(endpoint.connect_lazy())
 }
 
 impl AdminConn {
+    /// The admin token, or the one-line error saying how to get one.
+    fn token(&self) -> anyhow::Result<SecretString> {
+        self.admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")
+    }
+
+    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
+        let token = self.token()?;
+        let channel = channel(&self.router_admin_url, "ROUTER_ADMIN_URL")?;
+        Ok((RouterAdminClient::new(channel), token))
+    }
+
     /// A channel to outbound-sender's admin API, and the token.
     pub(crate) fn sender_channel(&self) -> anyhow::Result<(Channel, SecretString)> {
-        let token = self
-            .admin_token
-            .clone()
-            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
-        let channel = tonic::transport::Endpoint::from_shared(self.sender_admin_url.clone())
-            .map_err(|_| {
-                anyhow::anyhow!("SENDER_ADMIN_URL is malformed: expected http://host:port")
-            })?
-            .connect_lazy();
-        Ok((channel, token))
+        let token = self.token()?;
+        Ok((channel(&self.sender_admin_url, "SENDER_ADMIN_URL")?, token))
     }
 
     /// outbound-sender's admin API address.
     pub(crate) fn sender_admin_url(&self) -> &str {
         &self.sender_admin_url
+    }
+
+    /// A channel to linkup-matcher's admin API, its address, and the token.
+    pub(crate) fn matcher_channel(&self) -> anyhow::Result<(Channel, &str, SecretString)> {
+        let token = self.token()?;
+        let url = &self.matcher_admin_url;
+        Ok((channel(url, "MATCHER_ADMIN_URL")?, url, token))
+    }
+
+    /// A channel to billing's admin API, its address, and the token.
+    pub(crate) fn billing_channel(&self) -> anyhow::Result<(Channel, &str, SecretString)> {
+        let token = self.token()?;
+        let url = &self.billing_admin_url;
+        Ok((channel(url, "BILLING_ADMIN_URL")?, url, token))
+    }
+
+    /// The user id of `user` (a user id, or an E.164 number resolved through the router's
+    /// `UserTimeline`, which audits the lookup as `user.timeline`).
+    pub(crate) async fn user_id(&self, user: &str) -> anyhow::Result<String> {
+        if is_user_id(user) {
+            return Ok(user.to_owned());
+        }
+        let (mut client, token) = self.client().await?;
+        let which = api::user_timeline_request::User::PhoneE164(user.to_owned());
+        let request = authed(api::UserTimelineRequest { user: Some(which) }, &token)?;
+        let view = client
+            .user_timeline(request)
+            .await
+            .map_err(|s| explain(&s, &self.router_admin_url))?
+            .into_inner();
+        Ok(view.user_id)
     }
 }
 

@@ -19,6 +19,9 @@
 //!   `JOSH_ADMIN_TOKEN`).
 //! - `joshctl sender pause|resume SENDER --reason ...`, `joshctl sender status`,
 //!   `joshctl sender resend JOB --reason ...`: outbound-sender's admin API (`SENDER_ADMIN_URL`).
+//! - `joshctl linkup show ID`, `joshctl linkup list +1555...|USER_ID`,
+//!   `joshctl linkup cancel ID --reason ...`: linkup-matcher's admin API (`MATCHER_ADMIN_URL`).
+//! - `joshctl billing show +1555...|USER_ID`: billing's admin API (`BILLING_ADMIN_URL`).
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
@@ -26,9 +29,11 @@ use std::process::ExitCode;
 
 mod admin;
 mod admin_view;
+mod billing;
 mod clock;
 mod demo;
 mod dlq;
+mod linkup;
 mod maintain;
 mod phone;
 mod sender;
@@ -97,6 +102,12 @@ enum Command {
     /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
     #[command(subcommand)]
     Sender(sender::SenderCommand),
+    /// LinkUps, through linkup-matcher's admin API (`MATCHER_ADMIN_URL`).
+    #[command(subcommand)]
+    Linkup(linkup::LinkupCommand),
+    /// Memberships, through billing's admin API (`BILLING_ADMIN_URL`).
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
     /// The shared simulated clock (services started with `JOSH_CLOCK=simulated`).
     #[command(subcommand)]
     Clock(clock::ClockCommand),
@@ -153,6 +164,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
         Command::Region(command) => return admin::region(&cli.admin, command).await,
         Command::Sender(command) => return sender::run(&cli.admin, command).await,
+        Command::Linkup(command) => return linkup::run(&cli.admin, command).await,
+        Command::Billing(command) => return billing::run(&cli.admin, command).await,
         Command::Admin(command) => {
             let pool = connect(&database_url(cli.database_url)?).await?;
             return tokens::run(&pool, command).await;

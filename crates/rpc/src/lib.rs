@@ -5,8 +5,10 @@
 //! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
 //! - [`admin::v1`]: the admin APIs called by joshctl: the conversation-router's `RouterAdmin`
-//!   (user timeline, safety holds, region opening), and outbound-sender's
-//!   `SenderAdmin` (pause / resume senders, status, resend a job).
+//!   (user timeline, safety holds, region opening), outbound-sender's `SenderAdmin` (pause /
+//!   resume senders, status, resend a job), linkup-matcher's `MatcherAdmin` (show, list and
+//!   cancel LinkUps) and billing's `BillingAdmin` (a person's membership); the last two also
+//!   serve `ExportUser` (`export.proto`).
 
 /// billing's API.
 pub mod billing {
