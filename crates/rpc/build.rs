@@ -9,11 +9,12 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The service definitions compiled here, relative to `proto/`.
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "josh/billing/v1/billing.proto",
     "josh/admin/v1/export.proto",
     "josh/admin/v1/router_admin.proto",
     "josh/admin/v1/sender_admin.proto",
+    "josh/admin/v1/dead_letters.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

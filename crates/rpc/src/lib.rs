@@ -6,7 +6,8 @@
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
 //! - [`admin::v1`]: the admin APIs called by joshctl: the conversation-router's `RouterAdmin`
 //!   (user timeline, safety holds, region opening), and outbound-sender's
-//!   `SenderAdmin` (pause / resume senders, status, resend a job).
+//!   `SenderAdmin` (pause / resume senders, status, resend a job), and `DeadLetters` (list, replay
+//!   and discard a service's own dead letters), which every consuming service mounts.
 
 /// billing's API.
 pub mod billing {

@@ -125,7 +125,10 @@ impl Service {
             wake: wake.clone(),
         });
         let erasure = erasure::ErasureHandler::new(self.clock.clone());
+        let dlq_pool = self.host.pool().clone();
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let dead_letters =
+                dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
             let (bus, stop_erasure) = (bus.clone(), shutdown.clone());
             let erase = async move {
                 bus.consume(erasure::consumer(), erasure, stop_erasure)
@@ -135,6 +138,7 @@ impl Service {
             let serve_grpc = async move {
                 let served = tonic::transport::Server::builder()
                     .add_service(api.into_server())
+                    .add_service(dead_letters.into_server())
                     .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                     .await;
                 if let Err(error) = served {
