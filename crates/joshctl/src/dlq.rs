@@ -327,13 +327,13 @@ fn table(rows: &[(&str, api::DeadLetter)]) -> String {
     }
     let _ = writeln!(
         out,
-        "{:>6}  {:<19}  {:<28}  {:>5}  {:>7}  {:<20}  {:<20}  {:<34}  ERROR",
+        "{:>6}  {:<19}  {:<28}  {:>5}  {:>7}  {:<20}  {:<20}  {:<40}  ERROR",
         "ID", "SERVICE", "TYPE", "TRIES", "REPLAYS", "FIRST FAILED", "LAST FAILED", "SUBJECT"
     );
     for (service, l) in rows {
         let _ = writeln!(
             out,
-            "{:>6}  {:<19}  {:<28}  {:>5}  {:>7}  {:<20}  {:<20}  {:<34}  {}",
+            "{:>6}  {:<19}  {:<28}  {:>5}  {:>7}  {:<20}  {:<20}  {:<40}  {}",
             l.sequence,
             service,
             or_dash(&l.payload_type),
