@@ -100,16 +100,14 @@ impl DeadLettersApi {
         }
     }
 
-    /// The letters a replay request names, and how it named them (for the audit row).
-    async fn select(
-        &self,
-        target: Option<&Target>,
-    ) -> Result<(Vec<DeadLetter>, serde_json::Value), Status> {
+    /// The letters a replay request names.
+    async fn select(&self, target: Option<&Target>) -> Result<Selection, Status> {
         match target {
-            Some(Target::Sequence(sequence)) => {
-                let letter = self.own(*sequence).await?;
-                Ok((vec![letter], serde_json::json!({ "sequence": sequence })))
-            }
+            Some(Target::Sequence(sequence)) => Ok(Selection {
+                letters: vec![self.own(*sequence).await?],
+                how: serde_json::json!({ "sequence": sequence }),
+                more_left: false,
+            }),
             Some(Target::All(wire)) => {
                 let filter = self.filter(Some(wire))?;
                 // Letters that fail again while this runs land after `up_to`: not replayed twice.
@@ -122,7 +120,11 @@ impl DeadLettersApi {
                     "subject": filter.subject,
                     "more_left": page.truncated,
                 });
-                Ok((page.letters, how))
+                Ok(Selection {
+                    letters: page.letters,
+                    how,
+                    more_left: page.truncated,
+                })
             }
             None => Err(Status::invalid_argument(
                 "name a dead letter (sequence) or ask for all",
@@ -140,6 +142,15 @@ impl DeadLettersApi {
     fn response_letters(letters: &[DeadLetter]) -> Vec<api::DeadLetter> {
         letters.iter().map(to_wire).collect()
     }
+}
+
+/// The letters a replay takes.
+struct Selection {
+    letters: Vec<DeadLetter>,
+    /// How the request named them (for the audit row).
+    how: serde_json::Value,
+    /// More matched than one call replays.
+    more_left: bool,
 }
 
 /// The wire form of a letter: metadata only, never the payload.
@@ -230,7 +241,11 @@ impl DeadLetters for DeadLettersApi {
         .await?;
         let req = request.get_ref();
         let why = require_reason(&req.reason)?;
-        let (letters, how) = self.select(req.target.as_ref()).await?;
+        let Selection {
+            letters,
+            how,
+            more_left,
+        } = self.select(req.target.as_ref()).await?;
         let mut replayed = Vec::with_capacity(letters.len());
         let mut failure = None;
         for letter in letters {
@@ -254,6 +269,7 @@ impl DeadLetters for DeadLettersApi {
         Ok(Response::new(api::ReplayDeadLettersResponse {
             service: self.consumer.to_owned(),
             replayed: Self::response_letters(&replayed),
+            more_left,
         }))
     }
 

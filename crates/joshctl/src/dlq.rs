@@ -220,7 +220,7 @@ async fn replay(
 ) -> anyhow::Result<ExitCode> {
     let single = apis.len() == 1;
     let one = matches!(target, Target::Sequence(_));
-    let mut rows = Vec::new();
+    let (mut rows, mut more_left) = (Vec::new(), Vec::new());
     for mut t in apis {
         let message = api::ReplayDeadLettersRequest {
             target: Some(target.clone()),
@@ -232,13 +232,11 @@ async fn replay(
             .await
         {
             Ok(answer) => {
-                rows.extend(
-                    answer
-                        .into_inner()
-                        .replayed
-                        .into_iter()
-                        .map(|l| (t.service, l)),
-                );
+                let answer = answer.into_inner();
+                if answer.more_left {
+                    more_left.push(t.service);
+                }
+                rows.extend(answer.replayed.into_iter().map(|l| (t.service, l)));
                 if one {
                     break;
                 }
@@ -253,7 +251,8 @@ async fn replay(
     }
     if json {
         let letters: Vec<_> = rows.iter().map(|(s, l)| letter_json(s, l)).collect();
-        println!("{}", serde_json::json!({ "replayed": letters }));
+        let value = serde_json::json!({ "replayed": letters, "more_left": more_left });
+        println!("{value}");
     } else {
         for (service, l) in &rows {
             println!(
@@ -265,6 +264,9 @@ async fn replay(
             );
         }
         println!("{} dead letter(s) replayed", rows.len());
+        for service in more_left {
+            println!("({service} holds more matching letters: run it again)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

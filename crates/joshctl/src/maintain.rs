@@ -214,3 +214,27 @@ pub(crate) async fn rekey(pool: &PgPool, args: RekeyArgs) -> anyhow::Result<Exit
     }
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_show_done_of_total_rate_and_eta() {
+        let p = |done, total| Progress {
+            table: "sms_messages",
+            batch: 10,
+            done,
+            total,
+        };
+        let ten_seconds = Duration::from_secs(10);
+        assert_eq!(
+            plain_line("rekey", p(50, 100), ten_seconds),
+            "rekey: 50/100 rows (50%), 5 rows/s, ETA 10s"
+        );
+        assert_eq!(
+            plain_line("retention", p(0, 0), Duration::ZERO),
+            "retention: 0/0 rows (100%), 0 rows/s, ETA -"
+        );
+    }
+}
