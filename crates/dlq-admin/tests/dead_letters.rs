@@ -1,6 +1,7 @@
 //! DeadLetters served in-process over a real database and a private nats-server, with a real
 //! consumer that gives up: a listing shows metadata and never a payload; a replayed letter is
-//! handled exactly once (a second copy is skipped by the inbox); replay-all counts what it
+//! handled exactly once, and not again by another consumer of its subject that had handled it
+//! (a second copy is skipped by the inboxes); replay-all counts what it
 //! replayed; discard drops a letter unhandled; another service's letters are out of reach. Every
 //! action is refused for a role that may not use it and without a token, and leaves an audit row.
 
@@ -166,6 +167,12 @@ async fn a_replayed_letter_is_handled_once_and_only_operators_replay() {
     bus::dlq::replay_letter(&w.js, &letter).await.unwrap();
     w.consumer_settled().await;
     assert_eq!(w.effects().await, 1, "handled once");
+    let bystander = w.bystander.lock().unwrap().clone();
+    assert_eq!(
+        bystander,
+        [envelope.event_id.as_str()],
+        "the other consumer of the subject handled the event once, before the replay"
+    );
     assert_eq!(
         w.recorder.attempts.load(Ordering::SeqCst),
         handled,

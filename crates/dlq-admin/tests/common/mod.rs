@@ -1,11 +1,12 @@
 //! A world for the DeadLetters API: a real database, a private nats-server, a real consumer
-//! (`linkup-matcher`, reading `identity.profile_updated`) whose handler fails while told to, and
-//! the API for that consumer served on port 0.
+//! (`linkup-matcher`, reading `identity.profile_updated`) whose handler fails while told to, a
+//! second consumer of the same events that always succeeds (a bystander: a replay reaches it
+//! too), and the API for the first consumer served on port 0.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use admin_auth::testing;
@@ -24,6 +25,8 @@ use tonic::transport::Channel;
 
 /// The consuming service of these tests (the API serves its dead letters).
 pub const CONSUMER: &str = "linkup-matcher";
+/// Another service consuming the same events, which never fails.
+pub const BYSTANDER: &str = "conversation-router";
 /// Every wait in these tests.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -32,6 +35,8 @@ pub struct World {
     pub nats: NatsServer,
     pub js: jetstream::Context,
     pub recorder: Recorder,
+    /// Event ids the bystander handled, in order.
+    pub bystander: Arc<Mutex<Vec<String>>>,
     pub client: DeadLettersClient<Channel>,
     pub shutdown: CancellationToken,
 }
@@ -56,6 +61,11 @@ impl World {
         let shutdown = CancellationToken::new();
         let runner = ConsumerRunner::new(js.clone(), pool.clone(), spec(), recorder.clone());
         tokio::spawn(runner.run(shutdown.clone()));
+        let bystander = Bystander::default();
+        let other_pool = db.pool_as("josh_conversation_router").await.unwrap();
+        let runner =
+            ConsumerRunner::new(js.clone(), other_pool, bystander_spec(), bystander.clone());
+        tokio::spawn(runner.run(shutdown.clone()));
         let api = DeadLettersApi::new(pool, js.clone(), CONSUMER);
         let served = testing::serve(Routes::new(api.into_server())).await;
         Self {
@@ -63,6 +73,7 @@ impl World {
             nats,
             js,
             recorder,
+            bystander: bystander.handled,
             client: DeadLettersClient::new(served.channel),
             shutdown,
         }
@@ -136,7 +147,11 @@ impl World {
             .get_stream(bus::subjects::EVENTS_STREAM)
             .await
             .unwrap();
-        for (durable, _, _) in spec().durables() {
+        let durables = spec()
+            .durables()
+            .into_iter()
+            .chain(bystander_spec().durables());
+        for (durable, _, _) in durables {
             let Ok(mut consumer) = stream
                 .get_consumer::<jetstream::consumer::pull::Config>(&durable)
                 .await
@@ -162,6 +177,12 @@ impl Drop for World {
 pub fn spec() -> ConsumerSpec {
     let payload = proto::catalog::by_type_name("identity.profile_updated").unwrap();
     ConsumerSpec::ordered(CONSUMER, payload).with_retries(2, vec![Duration::from_millis(20)])
+}
+
+/// The bystander's consumer of the same events.
+pub fn bystander_spec() -> ConsumerSpec {
+    let payload = proto::catalog::by_type_name("identity.profile_updated").unwrap();
+    ConsumerSpec::ordered(BYSTANDER, payload)
 }
 
 /// An event about `user` whose payload carries `marker` (a stand-in for anything private).
@@ -202,6 +223,23 @@ impl Handler for Recorder {
             .bind(&envelope.event_id)
             .execute(&mut *tx)
             .await?;
+        Ok(())
+    }
+}
+
+/// Counts the events it handles (through the inbox, like every consumer).
+#[derive(Clone, Default)]
+pub struct Bystander {
+    pub handled: Arc<Mutex<Vec<String>>>,
+}
+
+impl Handler for Bystander {
+    async fn handle(
+        &self,
+        _tx: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<(), HandlerError> {
+        self.handled.lock().unwrap().push(envelope.event_id.clone());
         Ok(())
     }
 }
