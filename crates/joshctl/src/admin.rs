@@ -45,6 +45,14 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9084"
     )]
     billing_admin_url: String,
+    /// inbound-sms's admin gRPC API.
+    #[arg(
+        long,
+        env = "INBOUND_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9081"
+    )]
+    inbound_admin_url: String,
     /// An admin bearer token (`joshctl admin token create` prints one).
     #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<SecretString>,
@@ -101,7 +109,8 @@ pub(crate) enum RegionCommand {
 /// A lazy channel to `url` (named by `var` in errors).
 fn channel(url: &str, var: &str) -> anyhow::Result<Channel> {
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-        .map_err(|_| anyhow::anyhow!("{var} is malformed: expected http://host:port"))?;
+        .map_err(|_| anyhow::anyhow!("{var} is malformed: expected http://host:port"))?
+        .connect_timeout(std::time::Duration::from_secs(3));
     Ok(endpoint.connect_lazy())
 }
 
@@ -299,4 +308,29 @@ async fn delete(conn: &AdminConn, user: String, reason: String) -> anyhow::Resul
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where every service's admin API is, for commands that ask several (`joshctl dlq`).
+impl AdminConn {
+    /// The admin API of `service` (its name on the bus): the setting naming it, and its URL.
+    pub(crate) fn admin_url(&self, service: &str) -> Option<(&'static str, &str)> {
+        let found = match service {
+            "inbound-sms" => ("INBOUND_ADMIN_URL", &self.inbound_admin_url),
+            "conversation-router" => ("ROUTER_ADMIN_URL", &self.router_admin_url),
+            "linkup-matcher" => ("MATCHER_ADMIN_URL", &self.matcher_admin_url),
+            "billing" => ("BILLING_ADMIN_URL", &self.billing_admin_url),
+            "outbound-sender" => ("SENDER_ADMIN_URL", &self.sender_admin_url),
+            _ => return None,
+        };
+        Some((found.0, found.1.as_str()))
+    }
+
+    /// A channel to the admin API at `url` (named by `setting` in errors), and the token.
+    pub(crate) fn channel_to(
+        &self,
+        setting: &str,
+        url: &str,
+    ) -> anyhow::Result<(Channel, SecretString)> {
+        Ok((channel(url, setting)?, self.token()?))
+    }
 }

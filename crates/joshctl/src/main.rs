@@ -5,7 +5,9 @@
 //!   difference and exit 1 on drift.
 //! - `joshctl schema-snapshot`: print the live schema in the expected-schema format (to refresh
 //!   `crates/schema/expected_schema.txt` after writing a migration).
-//! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
+//! - `joshctl dlq list [--service S] [--json]`, `joshctl dlq replay ID|--all [--service S]
+//!   --reason ...`, `joshctl dlq discard ID --reason ...`: dead letters through every service's
+//!   `DeadLetters` admin API (`<SERVICE>_ADMIN_URL`, `JOSH_ADMIN_TOKEN`).
 //! - `joshctl phone +15555550100 [--to JOSH] [--sim URL]`: text JOSH from a terminal through the
 //!   local Twilio simulator, and see the replies.
 //! - `joshctl clock show|advance 2h|set 2026-12-02T18:00:00Z|reset`: the shared simulated clock.
@@ -55,7 +57,7 @@ struct Cli {
     /// Postgres URL (as a role allowed to run migrations for `migrate`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<SecretString>,
-    /// NATS server (for `dlq`).
+    /// NATS server (for `clock` and `demo`).
     #[arg(
         long,
         env = "NATS_URL",
@@ -77,9 +79,9 @@ enum Command {
     VerifySchema,
     /// Print the live schema in the expected-schema format.
     SchemaSnapshot,
-    /// Dead letters: messages a consumer gave up on.
+    /// Dead letters: messages a consumer gave up on, through each service's admin API.
     #[command(subcommand)]
-    Dlq(DlqCommand),
+    Dlq(dlq::DlqCommand),
     /// Text JOSH from a terminal as a simulated phone (through the local Twilio simulator).
     Phone(phone::PhoneArgs),
     /// Message body retention.
@@ -115,24 +117,6 @@ enum Command {
     Demo(demo::DemoArgs),
 }
 
-#[derive(Debug, Subcommand)]
-pub(crate) enum DlqCommand {
-    /// List dead letters, oldest first.
-    List {
-        /// Only this consumer's (e.g. conversation-router).
-        #[arg(long)]
-        consumer: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-    },
-    /// Publish a dead letter again to its original subject and remove it from the DLQ.
-    Replay {
-        /// The dead letter's sequence, as `list` shows it.
-        sequence: u64,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -156,7 +140,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let schema_command = match cli.command {
-        Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
+        Command::Dlq(command) => return dlq::run(&cli.admin, command).await,
         Command::Phone(args) => return phone::run(args).await,
         Command::Clock(command) => return clock::run(&cli.nats_url, command).await,
         Command::Demo(args) => return demo::run(&cli.nats_url, args).await,

@@ -8,7 +8,8 @@
 //!   (user timeline, safety holds, region opening), outbound-sender's `SenderAdmin` (pause /
 //!   resume senders, status, resend a job), linkup-matcher's `MatcherAdmin` (show, list and
 //!   cancel LinkUps) and billing's `BillingAdmin` (a person's membership); the last two also
-//!   serve `ExportUser` (`export.proto`).
+//!   serve `ExportUser` (`export.proto`); and `DeadLetters` (list, replay
+//!   and discard a service's own dead letters), which every consuming service mounts.
 
 /// billing's API.
 pub mod billing {

@@ -129,7 +129,10 @@ impl Service {
             wake: wake.clone(),
         });
         let erasure = erasure::ErasureHandler::new(self.clock.clone(), processor.stripe().clone());
+        let dlq_pool = self.host.pool().clone();
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let dead_letters =
+                dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
             let (bus, stop_erasure) = (bus.clone(), shutdown.clone());
             let erase = async move {
                 bus.consume(erasure::consumer(), erasure, stop_erasure)
@@ -140,6 +143,7 @@ impl Service {
                 let served = tonic::transport::Server::builder()
                     .add_service(api.into_server())
                     .add_service(admin_api.into_server())
+                    .add_service(dead_letters.into_server())
                     .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                     .await;
                 if let Err(error) = served {

@@ -149,6 +149,7 @@ impl Service {
         let pool = self.host.pool().clone();
         let admin_api = admin::MatcherAdminApi::new(pool.clone(), ctx.clone());
         let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
+        let dlq_pool = pool.clone();
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let create = create::CreateHandler::new(ctx.clone());
             let reply = replies::ReplyHandler::new(ctx.clone());
@@ -157,7 +158,16 @@ impl Service {
             let (b1, s1) = (bus.clone(), shutdown.clone());
             let (b2, s2) = (bus.clone(), shutdown.clone());
             let mut tasks = vec![
-                tokio::spawn(serve_admin(admin_api, incoming, shutdown.clone())),
+                tokio::spawn(serve_admin(
+                    admin_api,
+                    dlq_admin::DeadLettersApi::new(
+                        dlq_pool.clone(),
+                        bus.jetstream().clone(),
+                        SERVICE,
+                    ),
+                    incoming,
+                    shutdown.clone(),
+                )),
                 tokio::spawn(
                     async move { b1.consume(consumer("linkup.requested"), create, s1).await },
                 ),
@@ -198,14 +208,16 @@ impl Service {
     }
 }
 
-/// Serves the admin gRPC API on `incoming` until `shutdown` fires.
+/// Serves the admin gRPC APIs (MatcherAdmin, DeadLetters) on `incoming` until `shutdown` fires.
 async fn serve_admin(
     api: admin::MatcherAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
     incoming: tonic::transport::server::TcpIncoming,
     shutdown: CancellationToken,
 ) {
     let served = tonic::transport::Server::builder()
         .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(error) = served {
