@@ -171,6 +171,26 @@ impl Keyring {
         }
     }
 
+    /// Decrypts a text body from its stored columns, which retention or an account deletion may
+    /// have nulled: `Ok(None)` when any of them is null (the body was purged).
+    ///
+    /// # Errors
+    /// As [`EncryptedBody::from_parts`] and [`Keyring::decrypt_to_string`].
+    pub fn decrypt_stored(
+        &self,
+        key_version: i32,
+        nonce: Option<&[u8]>,
+        ciphertext: Option<&[u8]>,
+        tag: Option<&[u8]>,
+        associated_data: &[u8],
+    ) -> Result<Option<SecretString>, CryptoError> {
+        let (Some(nonce), Some(ciphertext), Some(tag)) = (nonce, ciphertext, tag) else {
+            return Ok(None);
+        };
+        let body = EncryptedBody::from_parts(key_version, nonce, ciphertext, tag)?;
+        self.decrypt_to_string(&body, associated_data).map(Some)
+    }
+
     /// Re-encrypts a body under the active key (for the rotation job). The plaintext never
     /// leaves this function and is wiped.
     ///

@@ -158,3 +158,37 @@ fn empty_body_round_trips() {
         Err(CryptoError::AuthenticationFailed)
     );
 }
+
+#[test]
+fn stored_columns_decrypt_or_report_a_purged_body() {
+    let (ring, body) = sealed();
+    let (iv, ct, tag) = (
+        Some(&body.nonce[..]),
+        Some(&body.ciphertext[..]),
+        Some(&body.tag[..]),
+    );
+    let text = ring
+        .decrypt_stored(body.key_version, iv, ct, tag, AAD)
+        .unwrap()
+        .unwrap();
+    assert_eq!(text.expose_secret(), "see you at 7 at Blue Bottle");
+    assert!(
+        ring.decrypt_stored(body.key_version, None, None, None, AAD)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        ring.decrypt_stored(body.key_version, iv, None, tag, AAD)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        ring.decrypt_stored(9, iv, ct, tag, AAD).unwrap_err(),
+        CryptoError::UnknownKeyVersion(9)
+    );
+    assert_eq!(
+        ring.decrypt_stored(body.key_version, iv, ct, tag, b"SM2")
+            .unwrap_err(),
+        CryptoError::AuthenticationFailed
+    );
+}
