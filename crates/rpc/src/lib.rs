@@ -5,8 +5,9 @@
 //! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
 //! - [`admin::v1`]: the admin APIs called by joshctl: the conversation-router's `RouterAdmin`
-//!   (user timeline, safety holds, region opening), and outbound-sender's
-//!   `SenderAdmin` (pause / resume senders, status, resend a job).
+//!   (user timeline, safety holds, region opening, deletion, export), outbound-sender's
+//!   `SenderAdmin` (pause / resume senders, status, resend a job, messages view, export) and
+//!   inbound-sms's `InboundAdmin` (messages view, export).
 
 /// billing's API.
 pub mod billing {
