@@ -29,6 +29,14 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9085"
     )]
     sender_admin_url: String,
+    /// inbound-sms's admin gRPC API.
+    #[arg(
+        long,
+        env = "INBOUND_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9081"
+    )]
+    inbound_admin_url: String,
     /// An admin bearer token (`joshctl admin token create` prints one).
     #[arg(long, env = "JOSH_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<SecretString>,
@@ -54,6 +62,12 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// The texts a person sent JOSH and JOSH sent them, in time order (inbound-sms and
+    /// outbound-sender): metadata for any role; `--bodies` (support, engineering) decrypts them.
+    Messages(crate::user_messages::MessagesArgs),
+    /// Everything the services hold about a person, as one JSON object keyed by service
+    /// (support, engineering).
+    Export(crate::user_export::ExportArgs),
 }
 
 /// `joshctl hold PHONE --state soft|hard|none --reason ...`.
@@ -116,6 +130,32 @@ impl AdminConn {
     pub(crate) fn sender_admin_url(&self) -> &str {
         &self.sender_admin_url
     }
+
+    /// The router's admin API address.
+    pub(crate) fn router_admin_url(&self) -> &str {
+        &self.router_admin_url
+    }
+
+    /// inbound-sms's admin API address.
+    pub(crate) fn inbound_admin_url(&self) -> &str {
+        &self.inbound_admin_url
+    }
+
+    /// A channel to the admin API at `url` (named `setting` in errors), and the token.
+    pub(crate) fn channel_to(
+        &self,
+        url: &str,
+        setting: &str,
+    ) -> anyhow::Result<(Channel, SecretString)> {
+        let token = self
+            .admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
+        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
+            .map_err(|_| anyhow::anyhow!("{setting} is malformed: expected http://host:port"))?
+            .connect_lazy();
+        Ok((channel, token))
+    }
 }
 
 pub(crate) fn authed<T>(message: T, token: &SecretString) -> anyhow::Result<Request<T>> {
@@ -145,15 +185,17 @@ pub(crate) fn explain(status: &Status, url: &str) -> anyhow::Error {
 }
 
 /// A user id (UUID text) rather than a phone number.
-fn is_user_id(s: &str) -> bool {
+pub(crate) fn is_user_id(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
-/// `joshctl user show`.
+/// `joshctl user ...`.
 pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Result<ExitCode> {
     let (user, json) = match command {
         UserCommand::Show { user, json } => (user, json),
         UserCommand::Delete { user, reason } => return delete(conn, user, reason).await,
+        UserCommand::Messages(args) => return crate::user_messages::run(conn, args).await,
+        UserCommand::Export(args) => return crate::user_export::run(conn, args).await,
     };
     let (mut client, token) = conn.client().await?;
     let which = if is_user_id(&user) {
