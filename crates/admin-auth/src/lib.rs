@@ -19,12 +19,16 @@
 //!
 //! The service's database role needs EXECUTE on `admin_authenticate(text)` and INSERT on
 //! `admin_audit_log` (every service role has both, migration 20261130000500).
+//!
+//! Tests of an admin API use `admin_auth::testing` (cargo feature `test-support`, as a dev-dependency).
 
 mod audit;
 mod gate;
 mod personal;
 mod role;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use audit::{AuditEntry, audit};
 pub use gate::{

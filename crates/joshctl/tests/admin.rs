@@ -3,52 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use std::process::Output;
-use std::sync::Arc;
+mod common;
 
-use conversation_router::Context;
-use conversation_router::admin::RouterAdminApi;
+use admin_auth::testing;
+use common::{Cli, stderr, stdout};
 use testkit::TestDb;
 
 const PHONE: &str = "+15555550401";
-
-struct Cli {
-    db: TestDb,
-    url: String,
-}
-
-impl Cli {
-    async fn run(&self, token: Option<&str>, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_joshctl"));
-        cmd.args(args)
-            .env_clear()
-            .env("DATABASE_URL", self.db.url())
-            .env("ROUTER_ADMIN_URL", &self.url);
-        if let Some(token) = token {
-            cmd.env("JOSH_ADMIN_TOKEN", token);
-        }
-        cmd.output().await.unwrap()
-    }
-
-    async fn token(&self, email: &str, role: &str) -> String {
-        let out = self
-            .run(
-                None,
-                &["admin", "token", "create", "--email", email, "--role", role],
-            )
-            .await;
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 async fn setup() -> Cli {
     let db = TestDb::migrated().await.unwrap();
@@ -65,29 +26,8 @@ async fn setup() -> Cli {
     .execute(&db.pool)
     .await
     .unwrap();
-    let pool = db.pool_as("josh_conversation_router").await.unwrap();
-    let billing = tonic::transport::Endpoint::from_static("http://127.0.0.1:9");
-    let ctx = Arc::new(Context {
-        keyring: crypto::Keyring::from_config(
-            "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
-            "1",
-        )
-        .unwrap(),
-        clock: Arc::new(platform::clock::SystemClock),
-        public_base_url: "https://josh.example".to_owned(),
-        phone_pepper: crypto::PhonePepper::new("test-pepper").unwrap(),
-        otp_key: crypto::OtpKey::new("test-pepper").unwrap(),
-        billing: conversation_router::billing::Billing::connect_lazy(&billing),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(RouterAdminApi::new(pool, ctx).into_server())
-            .serve_with_incoming(incoming),
-    );
-    Cli { db, url }
+    let served = common::serve_router(&db).await;
+    Cli::new(db).with("ROUTER_ADMIN_URL", &served.url)
 }
 
 #[tokio::test]
@@ -344,13 +284,12 @@ async fn user_delete_needs_ops_and_a_reason_and_scrubs_the_account() {
     .await
     .unwrap();
     assert_eq!(row, ("deleted".to_owned(), "Deleted".to_owned(), 0));
-    let audited: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
-        "select payload->>'outcome', reason from admin_audit_log where action = 'user.delete'
-          order by created_at, id",
-    )
-    .fetch_all(&cli.db.pool)
-    .await
-    .unwrap();
+    let audited: Vec<(Option<String>, Option<String>)> =
+        testing::audit_rows(&cli.db.pool, "user.delete")
+            .await
+            .into_iter()
+            .map(|row| (row.outcome, row.reason))
+            .collect();
     assert_eq!(
         audited,
         vec![

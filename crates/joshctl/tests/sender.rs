@@ -3,47 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
-use std::process::Output;
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use admin_auth::testing;
+use common::{Cli, stderr, stdout};
 use outbound_sender::admin::SenderAdminApi;
 use outbound_sender::{Outbound, Parts, Settings, Tuning};
 use testkit::TestDb;
-
-struct Cli {
-    db: TestDb,
-    url: String,
-}
-
-impl Cli {
-    async fn run(&self, token: Option<&str>, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_joshctl"));
-        cmd.args(args)
-            .env_clear()
-            .env("DATABASE_URL", self.db.url())
-            .env("SENDER_ADMIN_URL", &self.url);
-        if let Some(token) = token {
-            cmd.env("JOSH_ADMIN_TOKEN", token);
-        }
-        cmd.output().await.unwrap()
-    }
-
-    async fn token(&self, email: &str, role: &str) -> String {
-        let args = ["admin", "token", "create", "--email", email, "--role", role];
-        let out = self.run(None, &args).await;
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use tonic::service::Routes;
 
 async fn setup() -> Cli {
     let db = TestDb::migrated().await.unwrap();
@@ -68,15 +38,8 @@ async fn setup() -> Cli {
         clock: Arc::new(platform::clock::SystemClock),
         settings: Settings::new(sender, "https://josh.example", &Tuning::default()),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(SenderAdminApi::new(outbound).into_server())
-            .serve_with_incoming(incoming),
-    );
-    Cli { db, url }
+    let served = testing::serve(Routes::new(SenderAdminApi::new(outbound).into_server())).await;
+    Cli::new(db).with("SENDER_ADMIN_URL", &served.url)
 }
 
 #[tokio::test]

@@ -5,62 +5,30 @@
 
 mod common;
 
+use admin_auth::testing::{self, authed};
 use common::Router;
 use conversation_router::admin::RouterAdminApi;
 use proto::Payload;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
+use tonic::Code;
+use tonic::service::Routes;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 type Client = RouterAdminClient<Channel>;
 
 async fn serve(router: &Router) -> Client {
     let api = RouterAdminApi::new(router.pool.clone(), router.ctx.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(api.into_server())
-            .serve_with_incoming(incoming),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
-    RouterAdminClient::new(channel)
+    RouterAdminClient::new(testing::serve(Routes::new(api.into_server())).await.channel)
 }
 
-/// A fresh token for a new admin with `role`.
+/// A fresh token for an admin with `role`.
 async fn token(router: &Router, role: &str) -> String {
-    let token = format!("tok-{role}-{}", uuid::Uuid::new_v4());
-    sqlx::query(
-        "with a as (insert into admin_users (email, role) values ($1, $2) returning id)
-         insert into admin_tokens (admin_user_id, token_sha256) select id, $3 from a",
-    )
-    .bind(format!("{role}-{}@josh.example", uuid::Uuid::new_v4()))
-    .bind(role)
-    .bind(admin_auth::token_sha256(&token))
-    .execute(&router.db.pool)
-    .await
-    .unwrap();
-    token
+    testing::token(&router.db.pool, role).await
 }
 
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
-
-async fn audits(router: &Router, action: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from admin_audit_log where action = $1")
-        .bind(action)
-        .fetch_one(&router.db.pool)
-        .await
-        .unwrap()
+async fn audits(router: &Router, action: &str) -> usize {
+    testing::audit_rows(&router.db.pool, action).await.len()
 }
 
 fn by_phone(phone: &str) -> api::UserTimelineRequest {
@@ -250,15 +218,10 @@ async fn open_region_activates_the_waitlist_and_texts_each_member_once() {
     let support = token(&router, "support").await;
     let denied = client.open_region(authed(open("launch"), &support)).await;
     assert_eq!(denied.unwrap_err().code(), Code::PermissionDenied);
-    let refused: Vec<(Option<uuid::Uuid>, String)> = sqlx::query_as(
-        "select admin_user_id, payload->>'outcome' from admin_audit_log where action = 'region.open'",
-    )
-    .fetch_all(&router.db.pool)
-    .await
-    .unwrap();
+    let refused = testing::audit_rows(&router.db.pool, "region.open").await;
     assert_eq!(refused.len(), 1, "the refusal is audited: {refused:?}");
-    assert!(refused[0].0.is_some());
-    assert_eq!(refused[0].1, "denied");
+    assert!(refused[0].admin_user_id.is_some());
+    assert_eq!(refused[0].outcome.as_deref(), Some("denied"));
     let no_token = client.open_region(open("launch")).await;
     assert_eq!(no_token.unwrap_err().code(), Code::Unauthenticated);
     assert!(router.new_replies().await.is_empty());

@@ -6,50 +6,24 @@
 
 mod common;
 
+use admin_auth::testing::{self, authed};
 use common::Router;
 use conversation_router::admin::RouterAdminApi;
 use proto::Payload;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::router_admin_client::RouterAdminClient;
+use tonic::Code;
+use tonic::service::Routes;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 async fn serve(router: &Router) -> RouterAdminClient<Channel> {
     let api = RouterAdminApi::new(router.pool.clone(), router.ctx.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(api.into_server())
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
-    RouterAdminClient::new(channel)
+    RouterAdminClient::new(testing::serve(Routes::new(api.into_server())).await.channel)
 }
 
+/// A fresh token for an admin with `role`.
 async fn token(router: &Router, role: &str) -> String {
-    let token = format!("tok-{role}-{}", uuid::Uuid::new_v4());
-    sqlx::query(
-        "with a as (insert into admin_users (email, role) values ($1, $2) returning id)
-         insert into admin_tokens (admin_user_id, token_sha256) select id, $3 from a",
-    )
-    .bind(format!("{role}-{}@josh.example", uuid::Uuid::new_v4()))
-    .bind(role)
-    .bind(admin_auth::token_sha256(&token))
-    .execute(&router.db.pool)
-    .await
-    .unwrap();
-    token
-}
-
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
+    testing::token(&router.db.pool, role).await
 }
 
 fn delete(phone: &str, reason: &str) -> api::DeleteUserRequest {
@@ -145,15 +119,12 @@ async fn delete_user_scrubs_like_sms_delete_for_operators_only_and_is_audited() 
     assert!(again.already_deleted);
     assert_eq!(router.published("identity.user_deleted").await.len(), 1);
 
-    let audit: Vec<(String, Option<String>, Option<uuid::Uuid>)> = sqlx::query_as(
-        "select coalesce(payload->>'outcome', 'ok'), reason, target_id from admin_audit_log
-          where action = 'user.delete' order by created_at, id",
-    )
-    .fetch_all(&router.db.pool)
-    .await
-    .unwrap();
-    let outcomes: Vec<&str> = audit.iter().map(|a| a.0.as_str()).collect();
+    let audit = testing::audit_rows(&router.db.pool, "user.delete").await;
+    let outcomes: Vec<&str> = audit
+        .iter()
+        .map(|a| a.outcome.as_deref().unwrap_or("ok"))
+        .collect();
     assert_eq!(outcomes, ["denied", "ok", "ok"], "{audit:?}");
-    assert_eq!(audit[1].1.as_deref(), Some("ticket 4711"));
-    assert_eq!(audit[1].2, Some(id));
+    assert_eq!(audit[1].reason.as_deref(), Some("ticket 4711"));
+    assert_eq!(audit[1].target_id, Some(id));
 }

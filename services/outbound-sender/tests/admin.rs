@@ -9,64 +9,33 @@ mod common;
 
 use std::time::Duration;
 
+use admin_auth::testing::{self, authed};
 use common::{Cmd, FROM, World};
 use outbound_sender::admin::SenderAdminApi;
 use rpc::admin::v1 as api;
 use rpc::admin::v1::sender_admin_client::SenderAdminClient;
+use tonic::Code;
+use tonic::service::Routes;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
 
 type Client = SenderAdminClient<Channel>;
 
 async fn serve(world: &World) -> Client {
     let api = SenderAdminApi::new(world.engine("admin"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(api.into_server())
-            .serve_with_incoming(incoming),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy();
-    SenderAdminClient::new(channel)
+    SenderAdminClient::new(testing::serve(Routes::new(api.into_server())).await.channel)
 }
 
 async fn token(world: &World, role: &str) -> String {
-    let token = format!("tok-{role}-{}", uuid::Uuid::new_v4());
-    sqlx::query(
-        "with a as (insert into admin_users (email, role) values ($1, $2) returning id)
-         insert into admin_tokens (admin_user_id, token_sha256) select id, $3 from a",
-    )
-    .bind(format!("{role}@josh.example"))
-    .bind(role)
-    .bind(admin_auth::token_sha256(&token))
-    .execute(&world.db.pool)
-    .await
-    .unwrap();
-    token
-}
-
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
+    testing::token(&world.db.pool, role).await
 }
 
 /// Audit rows of `action`: (outcome, reason).
 async fn audits(world: &World, action: &str) -> Vec<(Option<String>, Option<String>)> {
-    sqlx::query_as(
-        "select payload->>'outcome', reason from admin_audit_log where action = $1
-          order by created_at, id",
-    )
-    .bind(action)
-    .fetch_all(&world.db.pool)
-    .await
-    .unwrap()
+    testing::audit_rows(&world.db.pool, action)
+        .await
+        .into_iter()
+        .map(|row| (row.outcome, row.reason))
+        .collect()
 }
 
 fn pause(sender: &str, reason: &str) -> api::PauseSenderRequest {
