@@ -41,8 +41,8 @@ struct Exporter {
     url: fn(&AdminConn) -> (&str, &'static str),
 }
 
-/// Every service asked, in the document's order. Adding one is one row here (and its URL
-/// setting on [`AdminConn`]).
+/// Every service asked, in this order (the document's keys are sorted). Adding one is one row
+/// here (and its URL setting on [`AdminConn`]).
 const EXPORTERS: &[Exporter] = &[
     Exporter {
         service: "conversation-router",

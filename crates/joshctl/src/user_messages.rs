@@ -199,3 +199,51 @@ fn json(v: &Merged) -> serde_json::Value {
         })).collect::<Vec<_>>(),
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(direction: &str, seconds: i64) -> api::MessageView {
+        api::MessageView {
+            id: format!("{direction}{seconds}"),
+            direction: direction.to_owned(),
+            at: Some(prost_types::Timestamp { seconds, nanos: 0 }),
+            ..api::MessageView::default()
+        }
+    }
+
+    fn answer(messages: Vec<api::MessageView>, truncated: bool) -> api::ListMessagesResponse {
+        api::ListMessagesResponse {
+            user_id: "u".to_owned(),
+            messages,
+            bodies_included: false,
+            truncated,
+        }
+    }
+
+    fn ids(merged: &Merged) -> Vec<&str> {
+        merged.messages.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[test]
+    fn both_directions_merge_oldest_first() {
+        let inbound = answer(vec![at("in", 30), at("in", 10)], false);
+        let outbound = answer(vec![at("out", 20)], false);
+        let merged = merge(inbound, outbound);
+        assert_eq!(ids(&merged), ["in10", "out20", "in30"]);
+        assert!(!merged.truncated);
+    }
+
+    #[test]
+    fn a_side_cut_at_its_limit_cuts_the_other_side_at_the_same_time() {
+        // Inbound shows only texts since 100 (older ones exist): an outbound text at 50 would
+        // look like JOSH talking to nobody, so it is left out too.
+        let inbound = answer(vec![at("in", 150), at("in", 100)], true);
+        let outbound = answer(vec![at("out", 120), at("out", 50)], false);
+        let merged = merge(inbound, outbound);
+        assert_eq!(ids(&merged), ["in100", "out120", "in150"]);
+        assert!(merged.truncated);
+    }
+}
