@@ -34,7 +34,7 @@ pub(super) async fn export(
         .map_err(internal)?;
     let messages: Vec<Value> = rows
         .into_iter()
-        .map(|(row, sid, body)| with_body(row, body.open(&api.keyring, &sid)))
+        .map(|(row, sid, body)| with_body(row, api.keyring.decrypt_stored(&body, sid.as_bytes())))
         .collect();
     let counts = json!({
         "sms_messages": messages.len(),

@@ -82,11 +82,11 @@ fn view(row: &Inbound, keyring: Option<&crypto::Keyring>) -> api::MessageView {
         media_count: row.media_count,
         josh_number: row.to_e164.clone(),
         last_status_at: proto::timestamp::to_timestamp_opt(row.last_status_at),
-        body_purged: row.body.purged(),
+        body_purged: row.body.is_purged(),
         ..api::MessageView::default()
     };
     if let Some(keyring) = keyring {
-        match row.body.open(keyring, &row.sid) {
+        match keyring.decrypt_stored(&row.body, row.sid.as_bytes()) {
             Ok(body) => view.body = body.map(|b| b.expose_secret().to_owned()),
             Err(error) => {
                 tracing::warn!(message = %row.id, %error, "a stored body cannot be decrypted");

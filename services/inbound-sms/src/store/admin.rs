@@ -36,44 +36,6 @@ pub async fn person(
     }))
 }
 
-/// A body's stored columns (null once purged); the associated data is the row's `MessageSid`.
-#[derive(Debug, Clone)]
-pub struct StoredBody {
-    /// Key version.
-    pub key_version: i32,
-    /// `body_iv`.
-    pub iv: Option<Vec<u8>>,
-    /// `body_ciphertext`.
-    pub ciphertext: Option<Vec<u8>>,
-    /// `body_tag`.
-    pub tag: Option<Vec<u8>>,
-}
-
-impl StoredBody {
-    /// Decrypts the body bound to `sid`: `Ok(None)` when it was purged.
-    ///
-    /// # Errors
-    /// An unknown key version or a body that fails authentication.
-    pub fn open(
-        &self,
-        keyring: &crypto::Keyring,
-        sid: &str,
-    ) -> Result<Option<secrecy::SecretString>, crypto::CryptoError> {
-        keyring.decrypt_stored(
-            self.key_version,
-            self.iv.as_deref(),
-            self.ciphertext.as_deref(),
-            self.tag.as_deref(),
-            sid.as_bytes(),
-        )
-    }
-
-    /// Whether the body is gone.
-    pub fn purged(&self) -> bool {
-        self.iv.is_none() || self.ciphertext.is_none() || self.tag.is_none()
-    }
-}
-
 /// An inbound text as the messages view shows it.
 #[derive(Debug, Clone)]
 pub struct Inbound {
@@ -95,8 +57,8 @@ pub struct Inbound {
     pub num_segments: Option<i32>,
     /// Attached media.
     pub media_count: i32,
-    /// The body's columns.
-    pub body: StoredBody,
+    /// The body's columns (bound to the `MessageSid`).
+    pub body: crypto::StoredBody,
 }
 
 /// The person's inbound texts (their user id, or sent from `phone` before it was theirs),
@@ -133,9 +95,9 @@ pub async fn inbound_of(
             error_code: r.error_code,
             num_segments: r.num_segments,
             media_count: r.media_count,
-            body: StoredBody {
+            body: crypto::StoredBody {
                 key_version: r.key_version,
-                iv: r.body_iv,
+                nonce: r.body_iv,
                 ciphertext: r.body_ciphertext,
                 tag: r.body_tag,
             },
@@ -150,7 +112,7 @@ pub async fn inbound_export(
     tx: &mut PgConnection,
     user_id: Uuid,
     phone: Option<&str>,
-) -> Result<Vec<(serde_json::Value, String, StoredBody)>, sqlx::Error> {
+) -> Result<Vec<(serde_json::Value, String, crypto::StoredBody)>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select to_jsonb(m) - 'body_ciphertext' - 'body_iv' - 'body_tag' as "row!",
                   m.twilio_message_sid, m.key_version, m.body_iv, m.body_ciphertext, m.body_tag
@@ -165,9 +127,9 @@ pub async fn inbound_export(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let body = StoredBody {
+            let body = crypto::StoredBody {
                 key_version: r.key_version,
-                iv: r.body_iv,
+                nonce: r.body_iv,
                 ciphertext: r.body_ciphertext,
                 tag: r.body_tag,
             };

@@ -93,7 +93,7 @@ fn view(row: &Outbound, keyring: Option<&crypto::Keyring>) -> api::MessageView {
         segments: row.segments.unwrap_or_default(),
         josh_number: row.sender.clone().unwrap_or_default(),
         last_status_at: proto::timestamp::to_timestamp_opt(row.last_status_at),
-        body_purged: row.body.purged(),
+        body_purged: row.body.body.is_purged(),
         ..api::MessageView::default()
     };
     if let Some(keyring) = keyring {

@@ -39,23 +39,30 @@ pub async fn person(
     }))
 }
 
-/// A body's stored columns (null once purged) and the associated data it is bound to (the
-/// job's idempotency key, or the message's SID).
+/// A stored body and the associated data it is bound to (a job's idempotency key, or a
+/// message's SID).
 #[derive(Debug, Clone)]
-pub struct StoredBody {
-    /// Key version.
-    pub key_version: i32,
-    /// `body_iv`.
-    pub iv: Option<Vec<u8>>,
-    /// `body_ciphertext`.
-    pub ciphertext: Option<Vec<u8>>,
-    /// `body_tag`.
-    pub tag: Option<Vec<u8>>,
-    /// Associated data.
+pub struct Sealed {
+    /// The body's columns.
+    pub body: crypto::StoredBody,
+    /// Its associated data.
     pub bound_to: String,
 }
 
-impl StoredBody {
+impl Sealed {
+    fn new(key_version: i32, columns: [Option<Vec<u8>>; 3], bound_to: String) -> Self {
+        let [nonce, ciphertext, tag] = columns;
+        Self {
+            body: crypto::StoredBody {
+                key_version,
+                nonce,
+                ciphertext,
+                tag,
+            },
+            bound_to,
+        }
+    }
+
     /// Decrypts the body: `Ok(None)` when it was purged.
     ///
     /// # Errors
@@ -64,18 +71,7 @@ impl StoredBody {
         &self,
         keyring: &crypto::Keyring,
     ) -> Result<Option<secrecy::SecretString>, crypto::CryptoError> {
-        keyring.decrypt_stored(
-            self.key_version,
-            self.iv.as_deref(),
-            self.ciphertext.as_deref(),
-            self.tag.as_deref(),
-            self.bound_to.as_bytes(),
-        )
-    }
-
-    /// Whether the body is gone.
-    pub fn purged(&self) -> bool {
-        self.iv.is_none() || self.ciphertext.is_none() || self.tag.is_none()
+        keyring.decrypt_stored(&self.body, self.bound_to.as_bytes())
     }
 }
 
@@ -102,8 +98,8 @@ pub struct Outbound {
     pub sender: Option<String>,
     /// The message's last status change.
     pub last_status_at: Option<OffsetDateTime>,
-    /// The body's columns (bound to the idempotency key).
-    pub body: StoredBody,
+    /// The body (bound to the idempotency key).
+    pub body: Sealed,
 }
 
 /// The person's outbound jobs (by user id or phone hash), newest first, at most `limit`.
@@ -143,19 +139,17 @@ pub async fn outbound_of(
             segments: r.segments,
             sender: r.sender,
             last_status_at: r.last_status_at,
-            body: StoredBody {
-                key_version: r.key_version,
-                iv: r.body_iv,
-                ciphertext: r.body_ciphertext,
-                tag: r.body_tag,
-                bound_to: r.idempotency_key,
-            },
+            body: Sealed::new(
+                r.key_version,
+                [r.body_iv, r.body_ciphertext, r.body_tag],
+                r.idempotency_key,
+            ),
         })
         .collect())
 }
 
 /// An exported row: every column but the body's (and the phone hash), and the body to decrypt.
-pub type ExportRow = (serde_json::Value, StoredBody);
+pub type ExportRow = (serde_json::Value, Sealed);
 
 /// The person's outbound jobs for an export, oldest first.
 #[tracing::instrument(skip_all)]
@@ -178,13 +172,11 @@ pub async fn jobs_export(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let body = StoredBody {
-                key_version: r.key_version,
-                iv: r.body_iv,
-                ciphertext: r.body_ciphertext,
-                tag: r.body_tag,
-                bound_to: r.idempotency_key,
-            };
+            let body = Sealed::new(
+                r.key_version,
+                [r.body_iv, r.body_ciphertext, r.body_tag],
+                r.idempotency_key,
+            );
             (r.row, body)
         })
         .collect())
@@ -210,13 +202,11 @@ pub async fn messages_export(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let body = StoredBody {
-                key_version: r.key_version,
-                iv: r.body_iv,
-                ciphertext: r.body_ciphertext,
-                tag: r.body_tag,
-                bound_to: r.twilio_message_sid,
-            };
+            let body = Sealed::new(
+                r.key_version,
+                [r.body_iv, r.body_ciphertext, r.body_tag],
+                r.twilio_message_sid,
+            );
             (r.row, body)
         })
         .collect())
