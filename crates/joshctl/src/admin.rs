@@ -98,15 +98,7 @@ pub(crate) enum RegionCommand {
 
 impl AdminConn {
     async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
-        let token = self
-            .admin_token
-            .clone()
-            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
-        let channel = tonic::transport::Endpoint::from_shared(self.router_admin_url.clone())
-            .map_err(|_| {
-                anyhow::anyhow!("ROUTER_ADMIN_URL is malformed: expected http://host:port")
-            })?
-            .connect_lazy();
+        let (channel, token) = self.channel_to(&self.router_admin_url, "ROUTER_ADMIN_URL")?;
         Ok((RouterAdminClient::new(channel), token))
     }
 }
@@ -114,16 +106,7 @@ impl AdminConn {
 impl AdminConn {
     /// A channel to outbound-sender's admin API, and the token.
     pub(crate) fn sender_channel(&self) -> anyhow::Result<(Channel, SecretString)> {
-        let token = self
-            .admin_token
-            .clone()
-            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
-        let channel = tonic::transport::Endpoint::from_shared(self.sender_admin_url.clone())
-            .map_err(|_| {
-                anyhow::anyhow!("SENDER_ADMIN_URL is malformed: expected http://host:port")
-            })?
-            .connect_lazy();
-        Ok((channel, token))
+        self.channel_to(&self.sender_admin_url, "SENDER_ADMIN_URL")
     }
 
     /// outbound-sender's admin API address.
