@@ -65,7 +65,7 @@ pg_bin() { printf '%s' "${JOSH_LOAD_PG_BIN:-/usr/lib/postgresql/15/bin}/$1"; }
 
 start_postgres() {
     as_postgres "$(pg_bin pg_ctl)" -D "$PG_DIR" -l "$WORK/postgres.log" -w -t 60 \
-        -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+        -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_EXTRA:-}" start >/dev/null
 }
 stop_postgres() { as_postgres "$(pg_bin pg_ctl)" -D "$PG_DIR" -m "${1:-fast}" -w stop >/dev/null; }
 
@@ -109,6 +109,12 @@ mkdir -p "$PG_DIR" "$NATS_DIR"
 [[ "$(id -u)" == 0 ]] && chown postgres "$PG_DIR" "$WORK"
 as_postgres "$(pg_bin initdb)" -D "$PG_DIR" -U postgres --auth=trust -E UTF8 >/dev/null
 start_postgres
+# pg_stat_statements (when the contrib module is installed) for the report's top statements.
+if [[ -f "$(as_postgres "$(pg_bin pg_config)" --sharedir 2>/dev/null)/extension/pg_stat_statements.control" ]]; then
+    stop_postgres fast
+    PG_EXTRA="-c shared_preload_libraries=pg_stat_statements"
+    start_postgres
+fi
 start_nats
 
 josh_section "the stack ($PROFILE build, ports +$OFFSET)"
@@ -138,7 +144,44 @@ faults() {
     stop_postgres immediate && start_postgres
 }
 
+# Postgres's write counters, to report what one text costs: commits (read-only ones included),
+# WAL flushes (fsyncs: what commits wait on) and rows written per table.
+db_counters() {
+    josh_psql josh -At -F ' ' -c "
+        select 'commits', xact_commit from pg_stat_database where datname = 'josh'
+        union all select 'wal_syncs', wal_sync from pg_stat_wal
+        union all select 'wal_kib', wal_bytes::bigint / 1024 from pg_stat_wal
+        union all select 'rows:' || relname, n_tup_ins + n_tup_upd + n_tup_del from pg_stat_user_tables"
+}
+
+# CPU seconds used so far by each part of the stack: the services and simulators (their pid
+# files), nats-server, and the private Postgres (postmaster and its backends).
+cpu_counters() {
+    local tck pid name
+    tck="$(getconf CLK_TCK)"
+    cpu_of() { awk -v t="$tck" '{ s += $14 + $15 } END { printf "%.2f", s / t }' "$@" 2>/dev/null || echo 0; }
+    for f in "$JOSH_DEV_DIR"/pids/*.pid; do
+        name="$(basename "$f" .pid)" pid="$(cat "$f")"
+        printf 'cpu:%s %s\n' "$name" "$(cpu_of "/proc/$pid/stat")"
+    done
+    printf 'cpu:nats-server %s\n' "$(cpu_of "/proc/$(cat "$WORK/nats.pid")/stat")"
+    pid="$(head -n1 "$PG_DIR/postmaster.pid")"
+    # shellcheck disable=SC2046 # one path per process
+    printf 'cpu:postgres %s\n' "$(cpu_of "/proc/$pid/stat" $(pgrep -P "$pid" | sed 's|.*|/proc/&/stat|'))"
+}
+
+# db_costs <before file> <after file> <texts>: the counters' growth per text, largest first.
+db_costs() {
+    awk -v texts="$3" 'NR == FNR { before[$1] = $2; next }
+        { d = $2 - before[$1]; if (d > 0 && texts > 0) printf "%-40s %10d  %8.2f per text\n", $1, d, d / texts }' \
+        "$1" "$2" | sort -k3 -rn
+}
+
 josh_section "load: $RATE texts/s for ${DURATION}s$([[ $FAULTS == 1 ]] && echo ', with faults')"
+if [[ -n "${PG_EXTRA:-}" ]]; then
+    josh_psql josh -c "create extension if not exists pg_stat_statements" -c "select pg_stat_statements_reset()" >/dev/null
+fi
+{ db_counters; cpu_counters; } >"$WORK/db-before.txt"
 "$LOADGEN" run --sim "$SIM" --rate "$RATE" --duration "$DURATION" --drain 90 \
     --redeliver "$REDELIVER" --pids "$JOSH_DEV_DIR/pids" --report "$WORK/report.json" &
 load_pid=$!
@@ -153,6 +196,19 @@ kills=$((FAULTS == 1 ? SENDER_WORKERS : 0))
 SETTLE=$((FAULTS == 1 ? 400 : 90))
 "$LOADGEN" verify --report "$WORK/report.json" --database-url "$DB_URL" --nats-url "$NATS_URL" \
     --sim "$SIM" --cut-sends-allowed "$kills" --settle "$SETTLE" || josh_die "verification failed (numbers above)"
+if ((FAULTS == 0)); then
+    # After a Postgres restart its counters start again, so costs are reported for clean runs only.
+    { db_counters; cpu_counters; } >"$WORK/db-after.txt"
+    texts="$(grep -o '"accepted": *[0-9]*' "$WORK/report.json" | grep -o '[0-9]*$' || echo 0)"
+    josh_section "cost per answered text ($texts texts; CPU seconds, Postgres commits and rows, run and settle)"
+    db_costs "$WORK/db-before.txt" "$WORK/db-after.txt" "$texts" | head -n 40
+    if [[ -n "$(josh_psql josh -At -c "select 1 from pg_extension where extname = 'pg_stat_statements'")" ]]; then
+        josh_section "Postgres statements by total time (top 15)"
+        josh_psql josh -c "select calls, round(total_exec_time)::bigint as total_ms,
+                round((calls::numeric / greatest($texts, 1)), 2) as per_text, left(regexp_replace(query, '\s+', ' ', 'g'), 110) as query
+            from pg_stat_statements order by total_exec_time desc limit 15"
+    fi
+fi
 mkdir -p "$JOSH_ROOT/.dev"
 cp "$WORK/report.json" "$JOSH_ROOT/.dev/load-report.json"
 josh_info "report: .dev/load-report.json"

@@ -9,13 +9,16 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The service definitions compiled here, relative to `proto/`.
-const SERVICES: [&str; 6] = [
+const SERVICES: [&str; 9] = [
     "josh/billing/v1/billing.proto",
     "josh/admin/v1/export.proto",
     "josh/admin/v1/messages.proto",
     "josh/admin/v1/inbound_admin.proto",
     "josh/admin/v1/router_admin.proto",
     "josh/admin/v1/sender_admin.proto",
+    "josh/admin/v1/matcher_admin.proto",
+    "josh/admin/v1/billing_admin.proto",
+    "josh/admin/v1/dead_letters.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

@@ -73,16 +73,23 @@ impl Relay {
         let mut listener = None;
         let mut failures: u32 = 0;
         let mut last_prune = Instant::now();
+        let mut last_lag: Option<Instant> = None;
         while !shutdown.is_cancelled() {
             if listener.is_none() {
                 listener = self.listen().await;
             }
+            // The lag gauge is for dashboards: a query per second is plenty, not one per batch.
+            if last_lag.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                last_lag = Some(Instant::now());
+                self.record_lag().await;
+            }
             match self.publish_batch().await {
                 Ok(report) => {
                     failures = 0;
-                    // Rows may have arrived while this batch ran: keep going until a batch
-                    // finds nothing rather than waiting for their notifications.
-                    if report.published > 0 {
+                    // A full batch may have left rows behind: take the next one at once. A
+                    // shorter batch took every row committed before it; each later row's
+                    // NOTIFY wakes the relay again (an empty batch per text otherwise).
+                    if i64::try_from(report.published).unwrap_or(i64::MAX) >= self.batch_size {
                         continue;
                     }
                 }
@@ -127,12 +134,27 @@ impl Relay {
             }
             return;
         };
+        let own_rows = async {
+            loop {
+                match l.try_recv().await {
+                    // Every relay listens on one channel; the payload names the producer whose
+                    // row was inserted, and only that producer's relay has work to do.
+                    Ok(Some(n)) if n.payload() == self.producer => return true,
+                    Ok(Some(_)) => {}
+                    // Ok(None) means the connection dropped; reconnect next round.
+                    _ => return false,
+                }
+            }
+        };
         tokio::select! {
             () = shutdown.cancelled() => {}
             () = tokio::time::sleep(pause) => {}
-            received = l.try_recv() => {
-                // Ok(None) means the connection dropped; reconnect next round.
-                if !matches!(received, Ok(Some(_))) {
+            alive = own_rows => {
+                if alive {
+                    // The batch about to run publishes every row already committed: the
+                    // notifications already buffered would each wake an empty batch.
+                    while l.next_buffered().is_some() {}
+                } else {
                     *listener = None;
                 }
             }
@@ -196,7 +218,6 @@ impl Relay {
         tx.commit().await?;
         metrics::counter!("bus_outbox_published_total", "producer" => self.producer)
             .increment(published.len() as u64);
-        self.record_lag().await;
         match failure {
             Some(error) => Err(error),
             None => Ok(BatchReport {

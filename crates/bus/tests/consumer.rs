@@ -102,7 +102,7 @@ async fn a_handler_that_always_fails_ends_in_the_dlq_and_replay_works() {
         "{}",
         letters[0].reason
     );
-    assert_eq!(letters[0].deliveries, "3");
+    assert_eq!(letters[0].attempts, 3);
     assert_eq!(
         recorder.dead_lettered.load(Ordering::SeqCst),
         2,
@@ -158,7 +158,7 @@ async fn an_undecodable_message_goes_straight_to_the_dlq() {
         "{}",
         letter.reason
     );
-    assert_eq!(letter.deliveries, "1");
+    assert_eq!(letter.attempts, 1);
     assert_eq!(recorder.attempts.load(Ordering::SeqCst), 0);
     h.shutdown.cancel();
     task.await.unwrap().unwrap();

@@ -1,5 +1,5 @@
 //! Admin commands against the conversation-router's admin gRPC API (`ROUTER_ADMIN_URL`, with
-//! `JOSH_ADMIN_TOKEN`).
+//! `JOSH_ADMIN_TOKEN`), and where every admin API is (`*_ADMIN_URL`).
 
 use std::process::ExitCode;
 
@@ -29,6 +29,22 @@ pub(crate) struct AdminConn {
         default_value = "http://127.0.0.1:9085"
     )]
     sender_admin_url: String,
+    /// linkup-matcher's admin gRPC API.
+    #[arg(
+        long,
+        env = "MATCHER_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9083"
+    )]
+    matcher_admin_url: String,
+    /// billing's admin gRPC API (billing's gRPC port).
+    #[arg(
+        long,
+        env = "BILLING_ADMIN_URL",
+        global = true,
+        default_value = "http://127.0.0.1:9084"
+    )]
+    billing_admin_url: String,
     /// inbound-sms's admin gRPC API.
     #[arg(
         long,
@@ -96,17 +112,32 @@ pub(crate) enum RegionCommand {
     },
 }
 
-impl AdminConn {
-    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
-        let (channel, token) = self.channel_to(&self.router_admin_url, "ROUTER_ADMIN_URL")?;
-        Ok((RouterAdminClient::new(channel), token))
-    }
+/// A lazy channel to `url` (named by `var` in errors).
+fn channel(url: &str, var: &str) -> anyhow::Result<Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|_| anyhow::anyhow!("{var} is malformed: expected http://host:port"))?
+        .connect_timeout(std::time::Duration::from_secs(3));
+    Ok(endpoint.connect_lazy())
 }
 
 impl AdminConn {
+    /// The admin token, or the one-line error saying how to get one.
+    fn token(&self) -> anyhow::Result<SecretString> {
+        self.admin_token
+            .clone()
+            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")
+    }
+
+    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
+        let token = self.token()?;
+        let channel = channel(&self.router_admin_url, "ROUTER_ADMIN_URL")?;
+        Ok((RouterAdminClient::new(channel), token))
+    }
+
     /// A channel to outbound-sender's admin API, and the token.
     pub(crate) fn sender_channel(&self) -> anyhow::Result<(Channel, SecretString)> {
-        self.channel_to(&self.sender_admin_url, "SENDER_ADMIN_URL")
+        let token = self.token()?;
+        Ok((channel(&self.sender_admin_url, "SENDER_ADMIN_URL")?, token))
     }
 
     /// outbound-sender's admin API address.
@@ -124,20 +155,47 @@ impl AdminConn {
         &self.inbound_admin_url
     }
 
-    /// A channel to the admin API at `url` (named `setting` in errors), and the token.
-    pub(crate) fn channel_to(
-        &self,
-        url: &str,
-        setting: &str,
-    ) -> anyhow::Result<(Channel, SecretString)> {
-        let token = self
-            .admin_token
-            .clone()
-            .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")?;
-        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())
-            .map_err(|_| anyhow::anyhow!("{setting} is malformed: expected http://host:port"))?
-            .connect_lazy();
-        Ok((channel, token))
+    /// linkup-matcher's admin API address.
+    pub(crate) fn matcher_admin_url(&self) -> &str {
+        &self.matcher_admin_url
+    }
+
+    /// billing's admin API address.
+    pub(crate) fn billing_admin_url(&self) -> &str {
+        &self.billing_admin_url
+    }
+
+    /// A channel to linkup-matcher's admin API, its address, and the token.
+    pub(crate) fn matcher_channel(&self) -> anyhow::Result<(Channel, &str, SecretString)> {
+        let token = self.token()?;
+        let url = &self.matcher_admin_url;
+        Ok((channel(url, "MATCHER_ADMIN_URL")?, url, token))
+    }
+
+    /// A channel to billing's admin API, its address, and the token.
+    pub(crate) fn billing_channel(&self) -> anyhow::Result<(Channel, &str, SecretString)> {
+        let token = self.token()?;
+        let url = &self.billing_admin_url;
+        Ok((channel(url, "BILLING_ADMIN_URL")?, url, token))
+    }
+
+    /// The user id of `user` (an E.164 number or a user id), through the router's
+    /// `UserTimeline` (which audits the lookup as `user.timeline`), so an unknown number or id
+    /// is a clear "not found" rather than an empty answer from the service asked next.
+    pub(crate) async fn user_id(&self, user: &str) -> anyhow::Result<String> {
+        let (mut client, token) = self.client().await?;
+        let which = if is_user_id(user) {
+            api::user_timeline_request::User::UserId(user.to_owned())
+        } else {
+            api::user_timeline_request::User::PhoneE164(user.to_owned())
+        };
+        let request = authed(api::UserTimelineRequest { user: Some(which) }, &token)?;
+        let view = client
+            .user_timeline(request)
+            .await
+            .map_err(|s| explain(&s, &self.router_admin_url))?
+            .into_inner();
+        Ok(view.user_id)
     }
 }
 
@@ -172,7 +230,7 @@ pub(crate) fn is_user_id(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
-/// `joshctl user ...`.
+/// `joshctl user show`.
 pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Result<ExitCode> {
     let (user, json) = match command {
         UserCommand::Show { user, json } => (user, json),
@@ -280,4 +338,29 @@ async fn delete(conn: &AdminConn, user: String, reason: String) -> anyhow::Resul
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where every service's admin API is, for commands that ask several (`joshctl dlq`).
+impl AdminConn {
+    /// The admin API of `service` (its name on the bus): the setting naming it, and its URL.
+    pub(crate) fn admin_url(&self, service: &str) -> Option<(&'static str, &str)> {
+        let found = match service {
+            "inbound-sms" => ("INBOUND_ADMIN_URL", &self.inbound_admin_url),
+            "conversation-router" => ("ROUTER_ADMIN_URL", &self.router_admin_url),
+            "linkup-matcher" => ("MATCHER_ADMIN_URL", &self.matcher_admin_url),
+            "billing" => ("BILLING_ADMIN_URL", &self.billing_admin_url),
+            "outbound-sender" => ("SENDER_ADMIN_URL", &self.sender_admin_url),
+            _ => return None,
+        };
+        Some((found.0, found.1.as_str()))
+    }
+
+    /// A channel to the admin API at `url` (named by `setting` in errors), and the token.
+    pub(crate) fn channel_to(
+        &self,
+        setting: &str,
+        url: &str,
+    ) -> anyhow::Result<(Channel, SecretString)> {
+        Ok((channel(url, setting)?, self.token()?))
+    }
 }

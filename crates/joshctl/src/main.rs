@@ -5,7 +5,9 @@
 //!   difference and exit 1 on drift.
 //! - `joshctl schema-snapshot`: print the live schema in the expected-schema format (to refresh
 //!   `crates/schema/expected_schema.txt` after writing a migration).
-//! - `joshctl dlq list [--consumer NAME]` / `joshctl dlq replay SEQ`: dead letters on `NATS_URL`.
+//! - `joshctl dlq list [--service S] [--json]`, `joshctl dlq replay ID|--all [--service S]
+//!   --reason ...`, `joshctl dlq discard ID --reason ...`: dead letters through every service's
+//!   `DeadLetters` admin API (`<SERVICE>_ADMIN_URL`, `JOSH_ADMIN_TOKEN`).
 //! - `joshctl phone +15555550100 [--to JOSH] [--sim URL]`: text JOSH from a terminal through the
 //!   local Twilio simulator, and see the replies.
 //! - `joshctl clock show|advance 2h|set 2026-12-02T18:00:00Z|reset`: the shared simulated clock.
@@ -22,6 +24,9 @@
 //!   `joshctl user export +1555... --reason ... [--out FILE]`: every service's data about them.
 //! - `joshctl sender pause|resume SENDER --reason ...`, `joshctl sender status`,
 //!   `joshctl sender resend JOB --reason ...`: outbound-sender's admin API (`SENDER_ADMIN_URL`).
+//! - `joshctl linkup show ID`, `joshctl linkup list +1555...|USER_ID`,
+//!   `joshctl linkup cancel ID --reason ...`: linkup-matcher's admin API (`MATCHER_ADMIN_URL`).
+//! - `joshctl billing show +1555...|USER_ID`: billing's admin API (`BILLING_ADMIN_URL`).
 
 #![allow(clippy::print_stdout)] // a CLI reports on stdout
 
@@ -29,9 +34,11 @@ use std::process::ExitCode;
 
 mod admin;
 mod admin_view;
+mod billing;
 mod clock;
 mod demo;
 mod dlq;
+mod linkup;
 mod maintain;
 mod phone;
 mod sender;
@@ -55,7 +62,7 @@ struct Cli {
     /// Postgres URL (as a role allowed to run migrations for `migrate`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     database_url: Option<SecretString>,
-    /// NATS server (for `dlq`).
+    /// NATS server (for `clock` and `demo`).
     #[arg(
         long,
         env = "NATS_URL",
@@ -77,9 +84,9 @@ enum Command {
     VerifySchema,
     /// Print the live schema in the expected-schema format.
     SchemaSnapshot,
-    /// Dead letters: messages a consumer gave up on.
+    /// Dead letters: messages a consumer gave up on, through each service's admin API.
     #[command(subcommand)]
-    Dlq(DlqCommand),
+    Dlq(dlq::DlqCommand),
     /// Text JOSH from a terminal as a simulated phone (through the local Twilio simulator).
     Phone(phone::PhoneArgs),
     /// Message body retention.
@@ -102,29 +109,17 @@ enum Command {
     /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
     #[command(subcommand)]
     Sender(sender::SenderCommand),
+    /// LinkUps, through linkup-matcher's admin API (`MATCHER_ADMIN_URL`).
+    #[command(subcommand)]
+    Linkup(linkup::LinkupCommand),
+    /// Memberships, through billing's admin API (`BILLING_ADMIN_URL`).
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
     /// The shared simulated clock (services started with `JOSH_CLOCK=simulated`).
     #[command(subcommand)]
     Clock(clock::ClockCommand),
     /// Play the whole journey (eight people, one LinkUp) against the running dev stack.
     Demo(demo::DemoArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum DlqCommand {
-    /// List dead letters, oldest first.
-    List {
-        /// Only this consumer's (e.g. conversation-router).
-        #[arg(long)]
-        consumer: Option<String>,
-        /// At most this many.
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-    },
-    /// Publish a dead letter again to its original subject and remove it from the DLQ.
-    Replay {
-        /// The dead letter's sequence, as `list` shows it.
-        sequence: u64,
-    },
 }
 
 fn main() -> ExitCode {
@@ -150,7 +145,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let schema_command = match cli.command {
-        Command::Dlq(command) => return dlq::run(&cli.nats_url, command).await,
+        Command::Dlq(command) => return dlq::run(&cli.admin, command).await,
         Command::Phone(args) => return phone::run(args).await,
         Command::Clock(command) => return clock::run(&cli.nats_url, command).await,
         Command::Demo(args) => return demo::run(&cli.nats_url, args).await,
@@ -158,6 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
         Command::Region(command) => return admin::region(&cli.admin, command).await,
         Command::Sender(command) => return sender::run(&cli.admin, command).await,
+        Command::Linkup(command) => return linkup::run(&cli.admin, command).await,
+        Command::Billing(command) => return billing::run(&cli.admin, command).await,
         Command::Admin(command) => {
             let pool = connect(&database_url(cli.database_url)?).await?;
             return tokens::run(&pool, command).await;

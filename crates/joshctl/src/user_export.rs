@@ -10,12 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use rpc::admin::v1 as api;
-use rpc::admin::v1::router_admin_client::RouterAdminClient;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
-use crate::admin::{AdminConn, authed, explain, is_user_id};
+use crate::admin::{AdminConn, authed, explain};
 
 /// `joshctl user export`.
 #[derive(Debug, clap::Args)]
@@ -55,6 +54,16 @@ const EXPORTERS: &[Exporter] = &[
         url: |c| (c.inbound_admin_url(), "INBOUND_ADMIN_URL"),
     },
     Exporter {
+        service: "linkup-matcher",
+        method: "/josh.admin.v1.MatcherAdmin/ExportUser",
+        url: |c| (c.matcher_admin_url(), "MATCHER_ADMIN_URL"),
+    },
+    Exporter {
+        service: "billing",
+        method: "/josh.admin.v1.BillingAdmin/ExportUser",
+        url: |c| (c.billing_admin_url(), "BILLING_ADMIN_URL"),
+    },
+    Exporter {
         service: "outbound-sender",
         method: "/josh.admin.v1.SenderAdmin/ExportUser",
         url: |c| (c.sender_admin_url(), "SENDER_ADMIN_URL"),
@@ -70,11 +79,11 @@ pub(crate) async fn run(conn: &AdminConn, args: ExportArgs) -> anyhow::Result<Ex
             path.display()
         );
     }
-    let user_id = resolve(conn, &args.user).await?;
+    let user_id = conn.user_id(&args.user).await?;
     let mut document = serde_json::Map::new();
     for exporter in EXPORTERS {
         let (url, setting) = (exporter.url)(conn);
-        let (channel, token) = conn.channel_to(url, setting)?;
+        let (channel, token) = conn.channel_to(setting, url)?;
         let message = api::UserExportRequest {
             user_id: user_id.clone(),
             reason: args.reason.clone(),
@@ -106,26 +115,6 @@ pub(crate) async fn run(conn: &AdminConn, args: ExportArgs) -> anyhow::Result<Ex
         services.join(", ")
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The person's user id, through the router (a phone number is looked up; an id is checked).
-async fn resolve(conn: &AdminConn, user: &str) -> anyhow::Result<String> {
-    let url = conn.router_admin_url();
-    let (channel, token) = conn.channel_to(url, "ROUTER_ADMIN_URL")?;
-    let which = if is_user_id(user) {
-        api::user_timeline_request::User::UserId(user.to_owned())
-    } else {
-        api::user_timeline_request::User::PhoneE164(user.to_owned())
-    };
-    let view = RouterAdminClient::new(channel)
-        .user_timeline(authed(
-            api::UserTimelineRequest { user: Some(which) },
-            &token,
-        )?)
-        .await
-        .map_err(|s| explain(&s, url).context("conversation-router"))?
-        .into_inner();
-    Ok(view.user_id)
 }
 
 /// Calls `method`, which every exporting admin service declares alike.

@@ -54,13 +54,13 @@ pub(crate) async fn run(conn: &AdminConn, args: MessagesArgs) -> anyhow::Result<
         reason: args.reason.clone().unwrap_or_default(),
     };
     let (inbound_url, sender_url) = (conn.inbound_admin_url(), conn.sender_admin_url());
-    let (channel, token) = conn.channel_to(inbound_url, "INBOUND_ADMIN_URL")?;
+    let (channel, token) = conn.channel_to("INBOUND_ADMIN_URL", inbound_url)?;
     let inbound = InboundAdminClient::new(channel)
         .list_messages(authed(request.clone(), &token)?)
         .await
         .map_err(|s| explain(&s, inbound_url).context("inbound-sms"))?
         .into_inner();
-    let (channel, token) = conn.channel_to(sender_url, "SENDER_ADMIN_URL")?;
+    let (channel, token) = conn.channel_to("SENDER_ADMIN_URL", sender_url)?;
     let outbound = SenderAdminClient::new(channel)
         .list_messages(authed(request, &token)?)
         .await

@@ -5,7 +5,7 @@ use crypto::{EncryptedBody, Keyring};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::MaintenanceError;
+use crate::{MaintenanceError, Progress, Tracker};
 
 /// Bodies still under one key version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,8 @@ struct Row {
 
 /// Re-encrypts every body not under `target` (which must be the keyring's active key), `batch`
 /// rows per committed transaction; returns how many rows changed. Safe to stop and run again,
-/// and to run while the services write (they write under the active key already).
+/// and to run while the services write (they write under the active key already). `progress`
+/// hears the count of rows under older keys first, then every committed batch.
 ///
 /// # Errors
 /// [`MaintenanceError::NotActive`] when `target` is not the active key;
@@ -62,11 +63,18 @@ pub async fn run(
     keyring: &Keyring,
     target: i32,
     batch: i64,
-    mut progress: impl FnMut(&'static str, u64),
+    progress: impl FnMut(Progress),
 ) -> Result<u64, MaintenanceError> {
     if keyring.active_version() != target {
         return Err(MaintenanceError::NotActive(target));
     }
+    let expected: i64 = left_under_old_keys(pool, target)
+        .await?
+        .iter()
+        .map(|k| k.rows)
+        .sum();
+    let first = BodyTable::Messages.name();
+    let mut tracker = Tracker::start(u64::try_from(expected).unwrap_or(0), first, progress);
     let mut changed = 0;
     for table in BodyTable::ALL {
         loop {
@@ -78,7 +86,7 @@ pub async fn run(
             tx.commit().await?;
             let n = rows.len() as u64;
             changed += n;
-            progress(table.name(), n);
+            tracker.batch(table.name(), n);
             if n == 0 {
                 break;
             }

@@ -75,7 +75,7 @@ async fn retention_nulls_exactly_the_old_bodies_and_keeps_metadata() {
     job(&db.pool, &ring, "reply:old-pending", "pending", old).await;
     job(&db.pool, &ring, "reply:recent", "sent", recent).await;
 
-    let report = maintenance::retention::run(&db.pool, NOW, Duration::days(30), 1, |_, _| {})
+    let report = maintenance::retention::run(&db.pool, NOW, Duration::days(30), 1, |_| {})
         .await
         .unwrap();
     assert_eq!((report.messages, report.jobs), (1, 1));
@@ -101,7 +101,7 @@ async fn retention_nulls_exactly_the_old_bodies_and_keeps_metadata() {
         2,
         "rows stay"
     );
-    let again = maintenance::retention::run(&db.pool, NOW, Duration::days(30), 1, |_, _| {})
+    let again = maintenance::retention::run(&db.pool, NOW, Duration::days(30), 1, |_| {})
         .await
         .unwrap();
     assert_eq!((again.messages, again.jobs), (0, 0));
@@ -126,14 +126,14 @@ async fn rekey_under_live_writes_leaves_nothing_under_the_old_key() {
             }
         })
     };
-    let mut batches = 0;
-    let changed =
-        maintenance::rekey::run(&db.pool, &ring, 2, 25, |_, n| batches += u64::from(n > 0))
-            .await
-            .unwrap();
+    let mut reports = Vec::new();
+    let changed = maintenance::rekey::run(&db.pool, &ring, 2, 25, |p| reports.push(p))
+        .await
+        .unwrap();
     writer.await.unwrap();
     assert_eq!(changed, 240);
-    assert!(batches >= 10, "small committed batches");
+    assert!(reports.len() > 10, "small committed batches");
+    assert_counts_climb_to(&reports, 240);
     assert!(
         maintenance::rekey::left_under_old_keys(&db.pool, 2)
             .await
@@ -154,9 +154,65 @@ async fn rekey_under_live_writes_leaves_nothing_under_the_old_key() {
         use crypto::ExposeSecret;
         assert_eq!(text.expose_secret(), &format!("text of {sid}"));
     }
-    let wrong = maintenance::rekey::run(&db.pool, &ring, 1, 25, |_, _| {}).await;
+    let wrong = maintenance::rekey::run(&db.pool, &ring, 1, 25, |_| {}).await;
     assert!(matches!(
         wrong,
         Err(maintenance::MaintenanceError::NotActive(1))
     ));
+}
+
+/// `reports` start at 0 of `total`, never go down, and end at `total` done: each batch adds
+/// exactly what it changed.
+fn assert_counts_climb_to(reports: &[maintenance::Progress], total: u64) {
+    assert_eq!(
+        (reports[0].done, reports[0].total),
+        (0, total),
+        "{reports:?}"
+    );
+    for pair in reports.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        assert_eq!(after.done, before.done + after.batch, "{pair:?}");
+        assert!(after.batch > 0 && after.total >= before.total, "{pair:?}");
+    }
+    let last = reports.last().unwrap();
+    assert_eq!((last.done, last.total), (total, total), "{reports:?}");
+}
+
+#[tokio::test]
+async fn retention_reports_progress_that_adds_up_to_the_bodies_it_nulled() {
+    let db = TestDb::migrated().await.unwrap();
+    let ring = Keyring::from_config(K1, "1").unwrap();
+    let old = NOW - Duration::days(40);
+    for n in 0..5 {
+        message(&db.pool, &ring, &format!("SMold{n}"), old).await;
+    }
+    for n in 0..3 {
+        job(&db.pool, &ring, &format!("reply:old{n}"), "sent", old).await;
+    }
+    message(&db.pool, &ring, "SMnew", NOW).await;
+    let due = maintenance::retention::due(&db.pool, NOW, Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!((due.messages, due.jobs), (5, 3));
+
+    let mut reports = Vec::new();
+    let report = maintenance::retention::run(&db.pool, NOW, Duration::days(30), 2, |p| {
+        reports.push(p);
+    })
+    .await
+    .unwrap();
+    assert_eq!((report.messages, report.jobs), (5, 3));
+    assert_counts_climb_to(&reports, 8);
+    let tables: Vec<&str> = reports[1..].iter().map(|p| p.table).collect();
+    assert_eq!(
+        tables,
+        [
+            "sms_messages",
+            "sms_messages",
+            "sms_messages",
+            "sms_outbound_jobs",
+            "sms_outbound_jobs"
+        ],
+        "batches of at most 2"
+    );
 }

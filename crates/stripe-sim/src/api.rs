@@ -7,6 +7,8 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+use crate::lifecycle::{self, ActionError};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -25,7 +27,10 @@ pub fn routes(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/v1/checkout/sessions/{id}", get(read))
         .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
         .route("/v1/subscriptions", get(list_subscriptions))
-        .route("/v1/subscriptions/{id}", get(read))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(read).delete(cancel_subscription),
+        )
         .route("/v1/billing_portal/sessions", post(create_portal))
         .route("/v1/charges/{id}", get(read))
         .route("/v1/invoices/{id}", get(read))
@@ -207,6 +212,30 @@ async fn list_subscriptions(
         .collect();
     Json(json!({ "object": "list", "data": data, "has_more": false, "url": "/v1/subscriptions" }))
         .into_response()
+}
+
+/// `DELETE /v1/subscriptions/{id}`: cancels at once, like Stripe's API, answering with the
+/// canceled subscription after `customer.subscription.deleted` is delivered. An unknown
+/// subscription is 404; one that has ended is 400 (Stripe refuses to change it).
+async fn cancel_subscription(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Response {
+    match lifecycle::cancel(&shared, &id) {
+        Ok(events) => {
+            let canceled = events.first().map(|(_, sub, _)| sub.clone());
+            shared.fire(events).await;
+            Json(canceled.unwrap_or(Value::Null)).into_response()
+        }
+        Err(ActionError::NotFound(_)) => error(
+            StatusCode::NOT_FOUND,
+            &format!("No such subscription: '{id}'"),
+        ),
+        Err(ActionError::Conflict(_)) => error(
+            StatusCode::BAD_REQUEST,
+            "A canceled subscription can only update its cancellation_details and metadata.",
+        ),
+    }
 }
 
 async fn create_portal(

@@ -2,7 +2,7 @@
 //! offline.
 //!
 //! It serves the parts of Stripe's API billing calls ([`api`]): customers, checkout sessions,
-//! subscriptions (retrieve, list), billing portal sessions, charges and invoices, with Stripe's
+//! subscriptions (retrieve, list, cancel), billing portal sessions, charges and invoices, with Stripe's
 //! shapes, errors, auth and `Idempotency-Key` replays. A checkout session's `url` opens a local
 //! page ([`page`]) whose buttons pay, fail the next invoice, renew, cancel, refund or dispute;
 //! each action fires the events Stripe would (envelopes shaped like Stripe's, API version

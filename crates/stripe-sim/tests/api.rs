@@ -191,3 +191,62 @@ async fn paying_failing_and_canceling_fire_signed_stripe_shaped_events() {
         sub_id
     );
 }
+
+async fn delete(sim: &StripeSim, path: &str, key: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .delete(format!("{}/v1/{path}", sim.base_url()))
+        .basic_auth(key, Some(""))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn deleting_a_subscription_cancels_it_now_once_and_fires_the_deleted_event() {
+    let (url, got) = receiver().await;
+    let sim = StripeSim::start(SimConfig {
+        webhook_url: Some(url),
+        ..SimConfig::new(KEY, WHSEC)
+    })
+    .await
+    .unwrap();
+    let (_, customer) = post(&sim, "customers", &[], None).await;
+    let form = [
+        ("mode", "subscription"),
+        ("customer", customer["id"].as_str().unwrap()),
+        ("line_items[0][price]", "price_josh_monthly"),
+    ];
+    let (_, session) = post(&sim, "checkout/sessions", &form, None).await;
+    sim.pay(session["id"].as_str().unwrap()).await.unwrap();
+    let sub_id = sim.objects("subscription")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("subscriptions/{sub_id}");
+    let before = got.lock().unwrap().len();
+
+    let (status, _) = delete(&sim, &path, "sk_test_wrong").await;
+    assert_eq!(status, 401);
+    let (status, canceled) = delete(&sim, &path, KEY).await;
+    assert_eq!(status, 200, "{canceled}");
+    assert_eq!(canceled["id"], sub_id.as_str());
+    assert_eq!(canceled["status"], "canceled");
+    assert!(canceled["canceled_at"].is_i64());
+    let (status, again) = delete(&sim, &path, KEY).await;
+    assert_eq!(
+        status, 400,
+        "an ended subscription is not canceled twice: {again}"
+    );
+    let (status, _) = delete(&sim, "subscriptions/sub_nope", KEY).await;
+    assert_eq!(status, 404);
+
+    let got = got.lock().unwrap().clone();
+    let fired: Vec<Value> = got[before..]
+        .iter()
+        .map(|(_, body)| serde_json::from_slice(body).unwrap())
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["type"], "customer.subscription.deleted");
+    assert_eq!(fired[0]["data"]["object"]["id"], sub_id.as_str());
+}

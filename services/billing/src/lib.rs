@@ -7,7 +7,10 @@
 //! - [`process`]: a worker applies stored events ([`wire`]) to subscriptions and derives
 //!   entitlements ([`entitlement`]), announcing each change ([`notify`]).
 //! - [`reconcile`]: every 15 minutes, live subscriptions are re-fetched from Stripe ([`stripe`]).
+//! - [`grpc`] and [`admin`]: the `Billing` and `BillingAdmin` gRPC APIs, both on `GRPC_ADDR`.
+//! - [`erasure`]: a deleted account's billing data scrubbed, its subscription canceled at Stripe.
 
+pub mod admin;
 pub mod config;
 pub mod entitlement;
 pub mod erasure;
@@ -115,6 +118,7 @@ impl Service {
             self.config.stripe_prices.clone(),
             self.config.public_base_url.clone(),
         );
+        let admin_api = admin::BillingAdminApi::new(pool.clone(), self.clock.clone());
         let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let wake = Arc::new(Notify::new());
         let routes = webhook::router(webhook::WebhookState {
@@ -124,8 +128,11 @@ impl Service {
             signature_clock: Arc::new(SystemClock),
             wake: wake.clone(),
         });
-        let erasure = erasure::ErasureHandler::new(self.clock.clone());
+        let erasure = erasure::ErasureHandler::new(self.clock.clone(), processor.stripe().clone());
+        let dlq_pool = self.host.pool().clone();
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let dead_letters =
+                dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
             let (bus, stop_erasure) = (bus.clone(), shutdown.clone());
             let erase = async move {
                 bus.consume(erasure::consumer(), erasure, stop_erasure)
@@ -135,6 +142,8 @@ impl Service {
             let serve_grpc = async move {
                 let served = tonic::transport::Server::builder()
                     .add_service(api.into_server())
+                    .add_service(admin_api.into_server())
+                    .add_service(dead_letters.into_server())
                     .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                     .await;
                 if let Err(error) = served {

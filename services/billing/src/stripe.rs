@@ -85,6 +85,16 @@ impl StripeClient {
         self.send(request).await
     }
 
+    /// `DELETE /v1/<path>` (e.g. canceling a subscription now). Stripe ignores idempotency keys
+    /// on DELETE: callers read the object first so a retry does not act twice.
+    ///
+    /// # Errors
+    /// [`StripeError`] on transport errors and error answers.
+    pub async fn delete(&self, path: &str) -> Result<Value, StripeError> {
+        let request = self.http.delete(format!("{}/v1/{path}", self.base));
+        self.send(request).await
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, StripeError> {
         let response = request
             .basic_auth(self.key.expose_secret(), Some(""))

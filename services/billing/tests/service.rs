@@ -1,6 +1,7 @@
 //! The whole service, as `main` runs it, against the Stripe simulator and a private NATS: a
 //! webhook is answered at once and processed in the background, the gRPC API answers from the
-//! result, and the change reaches JetStream through the outbox relay.
+//! result, and the change reaches JetStream through the outbox relay. `BillingAdmin` answers on
+//! the same gRPC port.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use billing::{Config, Service};
 use platform::config::Env;
+use rpc::admin::v1::billing_admin_client::BillingAdminClient;
 use rpc::billing::v1 as api;
 use rpc::billing::v1::billing_client::BillingClient;
 use stripe_sim::{SimConfig, StripeSim};
@@ -113,7 +115,26 @@ async fn a_paid_checkout_becomes_an_entitlement_and_an_event_on_the_bus() {
     )
     .await
     .unwrap();
+    // BillingAdmin is served on the same port.
+    let token = admin_auth::testing::token(&db.pool, "support").await;
+    let request = rpc::admin::v1::ShowBillingRequest {
+        user_id: user.to_string(),
+        events: 0,
+    };
+    let view = BillingAdminClient::new(client_channel(grpc))
+        .show_billing(admin_auth::testing::authed(request, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(view.subscriptions[0].status, "active");
+    assert_eq!(view.events.len(), 4);
 
     shutdown.cancel();
     running.await.unwrap().unwrap();
+}
+
+fn client_channel(addr: std::net::SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_lazy()
 }

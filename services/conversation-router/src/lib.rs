@@ -152,8 +152,11 @@ impl Service {
         let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let mut tasks = Vec::new();
+            let dead_letters =
+                dlq_admin::DeadLettersApi::new(pool.clone(), bus.jetstream().clone(), SERVICE);
             tasks.push(tokio::spawn(serve_admin(
                 admin_api,
+                dead_letters,
                 incoming,
                 shutdown.clone(),
             )));
@@ -173,14 +176,16 @@ impl Service {
     }
 }
 
-/// Serves the admin gRPC API on `incoming` until `shutdown` fires.
+/// Serves the admin gRPC APIs (RouterAdmin and DeadLetters) on `incoming` until `shutdown` fires.
 async fn serve_admin(
     api: admin::RouterAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
     incoming: tonic::transport::server::TcpIncoming,
     shutdown: CancellationToken,
 ) {
     let served = tonic::transport::Server::builder()
         .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(error) = served {

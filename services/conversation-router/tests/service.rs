@@ -1,5 +1,6 @@
 //! The whole router as `main` runs it, over a private NATS: two quick texts from one phone are
-//! consumed from JetStream and answered in order, and the replies leave through the outbox.
+//! consumed from JetStream and answered in order, the replies leave through the outbox, and the
+//! admin gRPC server serves the router's dead letters.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +11,8 @@ use platform::config::Env;
 use prost::Message;
 use proto::v1::SmsReceived;
 use proto::{Envelope, Payload};
+use rpc::admin::v1::ListDeadLettersRequest;
+use rpc::admin::v1::dead_letters_client::DeadLettersClient;
 use testkit::{NatsServer, TestDb, wait_until};
 use tokio_util::sync::CancellationToken;
 
@@ -43,6 +46,7 @@ async fn two_quick_texts_from_one_phone_are_answered_in_order() {
     let keyring = crypto::Keyring::from_config(&keys, &active).unwrap();
     let config = Config::from_env(&Env::from_pairs(env)).unwrap();
     let service = Service::build(config).await.unwrap();
+    let grpc = service.grpc_addr().unwrap();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(service.run_until_stopped(shutdown.clone()));
 
@@ -134,6 +138,20 @@ async fn two_quick_texts_from_one_phone_are_answered_in_order() {
     })
     .await
     .unwrap();
+
+    // The admin gRPC server serves this service's own dead letters too.
+    let ops = admin_auth::testing::token(&db.pool, "ops").await;
+    let mut dead_letters = DeadLettersClient::connect(format!("http://{grpc}"))
+        .await
+        .unwrap();
+    let request = admin_auth::testing::authed(ListDeadLettersRequest::default(), &ops);
+    let listed = dead_letters
+        .list_dead_letters(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.service, "conversation-router");
+    assert!(listed.dead_letters.is_empty(), "{listed:?}");
     shutdown.cancel();
     running.await.unwrap().unwrap();
 }

@@ -111,15 +111,23 @@ impl Service {
         let admin_api =
             admin::InboundAdminApi::new(self.host.pool().clone(), self.config.keyring.clone());
         let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
+        let dlq_pool = self.host.pool().clone();
         bus::run_service(
             self.host,
             SERVICE,
             replicas,
             routes,
             |bus, shutdown| {
+                let dead_letters =
+                    dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
                 let (bus, stop) = (bus.clone(), shutdown.clone());
                 vec![
-                    tokio::spawn(serve_admin(admin_api, incoming, shutdown.clone())),
+                    tokio::spawn(serve_admin(
+                        admin_api,
+                        dead_letters,
+                        incoming,
+                        shutdown.clone(),
+                    )),
                     tokio::spawn(async move {
                         bus.consume(erasure_consumer(), erasure::ErasureHandler, stop)
                             .await;
@@ -132,14 +140,17 @@ impl Service {
     }
 }
 
-/// Serves the admin gRPC API on `incoming` until `shutdown` fires (in-flight calls finish).
+/// Serves the admin gRPC APIs (InboundAdmin, DeadLetters) on `incoming` until `shutdown` fires
+/// (in-flight calls finish).
 async fn serve_admin(
     api: admin::InboundAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
     incoming: tonic::transport::server::TcpIncoming,
     shutdown: CancellationToken,
 ) {
     let served = tonic::transport::Server::builder()
         .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(error) = served {

@@ -91,13 +91,47 @@ pub(crate) async fn cancel_linkup(
     reason_text: &str,
     by: Option<Uuid>,
 ) -> Result<(), MatcherError> {
+    let why = Cancellation {
+        reason,
+        reason_text,
+        by,
+    };
+    cancel_with(tx, ctx, cause, linkup, why).await.map(|_| ())
+}
+
+/// Why, and by whom, a LinkUp is canceled.
+#[derive(Debug, Clone, Copy)]
+pub struct Cancellation<'a> {
+    /// The reason published in `linkup.canceled`. [`CancelReason::Admin`] also tells the
+    /// initiator, who did not cancel it.
+    pub reason: CancelReason,
+    /// `linkups.canceled_reason`: short and free of message content.
+    pub reason_text: &'a str,
+    /// The user who canceled (not told); `None` for the system or an admin.
+    pub by: Option<Uuid>,
+}
+
+/// Cancels `linkup` (row-locked by the caller) the way every cancel does: invites closed, those
+/// affected told, reason recorded. Returns who was told, or `None` when the LinkUp was past
+/// canceling (nothing changed).
+///
+/// # Errors
+/// [`MatcherError`] when a read or write fails.
+#[tracing::instrument(skip_all, fields(linkup_id = %linkup.id, reason = why.reason.as_str_name()))]
+pub async fn cancel_with(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    why: Cancellation<'_>,
+) -> Result<Option<Vec<Uuid>>, MatcherError> {
     let was_locked = linkup.state == "locked";
     let Some(affected) = affected(tx, linkup).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let v = linkup.lock_version;
-    if !linkups::cancel(tx, linkup.id, &linkup.state, v, reason_text).await? {
-        return Ok(());
+    if !linkups::cancel(tx, linkup.id, &linkup.state, v, why.reason_text).await? {
+        return Ok(None);
     }
     let t = Transition {
         entity_type: "linkup",
@@ -117,12 +151,18 @@ pub(crate) async fn cancel_linkup(
         InviteCloseReason::LinkupCanceled,
     )
     .await?;
-    let tell: Vec<Uuid> = affected.into_iter().filter(|u| Some(*u) != by).collect();
+    let mut tell: Vec<Uuid> = affected
+        .into_iter()
+        .filter(|u| Some(*u) != why.by)
+        .collect();
+    if why.reason == CancelReason::Admin && !tell.contains(&linkup.initiator_user_id) {
+        tell.insert(0, linkup.initiator_user_id);
+    }
     let event = LinkupCanceled {
         linkup_id: linkup.id.to_string(),
-        reason: reason.into(),
-        reason_text: reason_text.to_owned(),
-        canceled_by_user_id: by.map(|u| u.to_string()).unwrap_or_default(),
+        reason: why.reason.into(),
+        reason_text: why.reason_text.to_owned(),
+        canceled_by_user_id: why.by.map(|u| u.to_string()).unwrap_or_default(),
         was_locked,
         affected_user_ids: tell.iter().map(Uuid::to_string).collect(),
         canceled_at: Some(proto::timestamp::to_timestamp(cause.at)),
@@ -138,15 +178,9 @@ pub(crate) async fn cancel_linkup(
     let brief = Brief::from_json(&linkup.brief);
     let when = crate::brief::local_label(linkup.event_time.unwrap_or(cause.at), &brief.timezone);
     let notice = notice(linkup.id, &brief, "canceled");
-    out::tell(
-        tx,
-        ctx,
-        cause,
-        notice,
-        &tell,
-        &copy::canceled(&brief.activity_name, &when),
-    )
-    .await
+    let body = copy::canceled(&brief.activity_name, &when);
+    out::tell(tx, ctx, cause, notice, &tell, &body).await?;
+    Ok(Some(tell))
 }
 
 /// A participant DROPs a locked LinkUp.

@@ -2,7 +2,11 @@
 //!
 //! A library with a thin `main.rs`: [`Config::from_env`], then [`Service::build`], then
 //! [`Service::run_until_stopped`].
+//!
+//! [`admin`]: the `MatcherAdmin` gRPC API on `GRPC_ADDR` (show, list and cancel LinkUps; a
+//! person's export).
 
+pub mod admin;
 pub mod after;
 pub mod brief;
 pub mod changes;
@@ -82,14 +86,15 @@ pub struct Service {
     host: ServiceHost,
     ctx: Arc<Context>,
     replicas: usize,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
-    /// Binds the listener and creates the connections. Postgres and NATS may still be down:
-    /// `/readyz` reports them until they are reachable.
+    /// Binds the HTTP and gRPC listeners and creates the connections. Postgres and NATS may
+    /// still be down: `/readyz` reports them until they are reachable.
     ///
     /// # Errors
-    /// [`HostError`] when the listener cannot bind.
+    /// [`HostError`] when a listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -97,9 +102,15 @@ impl Service {
     /// Like [`Service::build`], reading `clock` (tests and the demo move time).
     ///
     /// # Errors
-    /// [`HostError`] when the listener cannot bind.
+    /// [`HostError`] when a listener cannot bind.
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
         let replicas = config.common.nats_stream_replicas;
         let ctx = Arc::new(Context {
             keyring: config.keyring,
@@ -110,7 +121,16 @@ impl Service {
             host,
             ctx,
             replicas,
+            grpc,
         })
+    }
+
+    /// The bound admin gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -118,14 +138,18 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP, consumes LinkUp requests and invite replies, runs the timer worker and relays
-    /// this service's outbox until `shutdown` fires, then drains in-flight work.
+    /// Serves HTTP and the admin gRPC API, consumes LinkUp requests and invite replies, runs the
+    /// timer worker and relays this service's outbox until `shutdown` fires, then drains
+    /// in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let ctx = self.ctx.clone();
         let pool = self.host.pool().clone();
+        let admin_api = admin::MatcherAdminApi::new(pool.clone(), ctx.clone());
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
+        let dlq_pool = pool.clone();
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let create = create::CreateHandler::new(ctx.clone());
             let reply = replies::ReplyHandler::new(ctx.clone());
@@ -134,6 +158,16 @@ impl Service {
             let (b1, s1) = (bus.clone(), shutdown.clone());
             let (b2, s2) = (bus.clone(), shutdown.clone());
             let mut tasks = vec![
+                tokio::spawn(serve_admin(
+                    admin_api,
+                    dlq_admin::DeadLettersApi::new(
+                        dlq_pool.clone(),
+                        bus.jetstream().clone(),
+                        SERVICE,
+                    ),
+                    incoming,
+                    shutdown.clone(),
+                )),
                 tokio::spawn(
                     async move { b1.consume(consumer("linkup.requested"), create, s1).await },
                 ),
@@ -171,6 +205,23 @@ impl Service {
             shutdown,
         )
         .await
+    }
+}
+
+/// Serves the admin gRPC APIs (MatcherAdmin, DeadLetters) on `incoming` until `shutdown` fires.
+async fn serve_admin(
+    api: admin::MatcherAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
+    incoming: tonic::transport::server::TcpIncoming,
+    shutdown: CancellationToken,
+) {
+    let served = tonic::transport::Server::builder()
+        .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(error = %platform::errors::ErrorChain(&error), "admin gRPC server failed");
     }
 }
 

@@ -1,6 +1,7 @@
 //! The running service over a real broker: a LinkUp request the router's outbox relays to
 //! JetStream is consumed by the matcher, which sends the first wave; its timer worker sends the
-//! second wave when the (manual) clock reaches +2 h; a reply over the bus locks the group.
+//! second wave when the (manual) clock reaches +2 h; a reply over the bus locks the group; the
+//! admin API on `GRPC_ADDR` shows it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -33,6 +34,7 @@ async fn requests_and_replies_flow_through_the_bus_and_timers_fire() {
     let service = Service::build_with_clock(config, Arc::new(m.clock.clone()))
         .await
         .unwrap();
+    let grpc = service.grpc_addr().unwrap();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(service.run_until_stopped(shutdown.clone()));
     // The router's side: its outbox, relayed to JetStream.
@@ -89,6 +91,24 @@ async fn requests_and_replies_flow_through_the_bus_and_timers_fire() {
         count(&m, "select count(*) from linkup_participants").await,
         3
     );
+    // MatcherAdmin is served on GRPC_ADDR.
+    let linkup: uuid::Uuid = sqlx::query_scalar("select id from linkups")
+        .fetch_one(&m.db.pool)
+        .await
+        .unwrap();
+    let token = admin_auth::testing::token(&m.db.pool, "support").await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
+        .unwrap()
+        .connect_lazy();
+    let request = rpc::admin::v1::ShowLinkupRequest {
+        linkup_id: linkup.to_string(),
+    };
+    let view = rpc::admin::v1::matcher_admin_client::MatcherAdminClient::new(channel)
+        .show_linkup(admin_auth::testing::authed(request, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((view.state.as_str(), view.members.len()), ("locked", 3));
 
     shutdown.cancel();
     running.await.unwrap().unwrap();

@@ -146,10 +146,18 @@ impl Service {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let outbound = self.outbound;
         let admin_api = admin::SenderAdminApi::new(outbound.clone());
+        let pool = self.host.pool().clone();
         let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
         let start = |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
+            let dead_letters =
+                dlq_admin::DeadLettersApi::new(pool, bus.jetstream().clone(), SERVICE);
             vec![
-                tokio::spawn(serve_admin(admin_api, incoming, shutdown.clone())),
+                tokio::spawn(serve_admin(
+                    admin_api,
+                    dead_letters,
+                    incoming,
+                    shutdown.clone(),
+                )),
                 tokio::spawn(outbound.run(bus.jetstream().clone(), shutdown.clone())),
             ]
         };
@@ -165,14 +173,16 @@ impl Service {
     }
 }
 
-/// Serves the admin gRPC API on `incoming` until `shutdown` fires.
+/// Serves the admin gRPC APIs (SenderAdmin and DeadLetters) on `incoming` until `shutdown` fires.
 async fn serve_admin(
     api: admin::SenderAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
     incoming: tonic::transport::server::TcpIncoming,
     shutdown: CancellationToken,
 ) {
     let served = tonic::transport::Server::builder()
         .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(error) = served {

@@ -16,6 +16,16 @@ use crate::error::SenderError;
 use crate::store::jobs::{self, Job};
 use crate::store::state;
 
+/// How a claimed job got its turn under the sender's rate limit.
+enum Tokens {
+    /// At once.
+    Ready,
+    /// After waiting.
+    Waited,
+    /// Shutdown came first; the job was handed back.
+    Stopped,
+}
+
 /// What one look for work found.
 enum Step {
     /// A job was handled; look again at once.
@@ -32,7 +42,15 @@ impl Outbound {
         tasks.spawn(self.clone().listen(shutdown.clone()));
         for n in 0..self.inner.settings.workers.max(1) {
             let owner = format!("{}-{n}", self.inner.settings.instance);
-            tasks.spawn(self.clone().work(owner, shutdown.clone()));
+            // One worker polls for jobs that became due without a notification (retries,
+            // held texts); the rest wait for a wake-up (10x the interval as a safety net):
+            // sixteen polling workers cost 32 empty claims a second.
+            let idle = if n == 0 {
+                self.inner.settings.poll_interval
+            } else {
+                self.inner.settings.poll_interval * 10
+            };
+            tasks.spawn(self.clone().work(owner, idle, shutdown.clone()));
         }
         while tasks.join_next().await.is_some() {}
     }
@@ -49,7 +67,9 @@ impl Outbound {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
                         received = listener.try_recv() => match received {
-                            Ok(Some(_)) => self.inner.wake.notify_waiters(),
+                            // One worker per new job: waking them all made every idle worker
+                            // run an empty claim transaction for each job.
+                            Ok(Some(_)) => self.inner.wake.notify_one(),
                             _ => break,
                         },
                     }
@@ -62,11 +82,15 @@ impl Outbound {
         }
     }
 
-    async fn work(self, owner: String, shutdown: CancellationToken) {
-        let poll = self.inner.settings.poll_interval;
+    async fn work(self, owner: String, poll: Duration, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let pause = match self.step(&owner, &shutdown).await {
-                Ok(Step::Worked) => continue,
+                Ok(Step::Worked) => {
+                    // More may be due (a backlog, a resumed sender): pass the wake-up on, so
+                    // workers join one at a time while claims keep finding jobs.
+                    self.inner.wake.notify_one();
+                    continue;
+                }
                 Ok(Step::Idle) => poll,
                 Err(error) => {
                     tracing::warn!(worker = %owner, error = %error, "send step failed; retrying");
@@ -137,17 +161,22 @@ impl Outbound {
                 Err(error) => return self.record_error(&job, owner, &error, true).await,
             }
         }
-        if !self.wait_for_tokens(&job, &body, owner, shutdown).await? {
-            return Ok(());
-        }
-        let now = self.inner.clock.now();
-        let mut tx = self.inner.pool.begin().await?;
-        let ours = jobs::mark_started(&mut tx, job.id, owner, now, now + self.inner.settings.lease)
-            .await?;
-        tx.commit().await?;
-        if !ours {
-            tracing::warn!("lease lost before sending; leaving the job to its new owner");
-            return Ok(());
+        match self.wait_for_tokens(&job, &body, owner, shutdown).await? {
+            Tokens::Stopped => return Ok(()),
+            // The claim marked the send started a moment ago under a fresh lease.
+            Tokens::Ready => {}
+            Tokens::Waited => {
+                // The wait may have outlasted the lease: renew it, and check it is still ours.
+                let now = self.inner.clock.now();
+                let lease_until = now + self.inner.settings.lease;
+                let mut tx = self.inner.pool.begin().await?;
+                let ours = jobs::mark_started(&mut tx, job.id, owner, now, lease_until).await?;
+                tx.commit().await?;
+                if !ours {
+                    tracing::warn!("lease lost before sending; leaving the job to its new owner");
+                    return Ok(());
+                }
+            }
         }
         let message = CreateMessage {
             to: job.to_e164.clone(),
@@ -181,14 +210,14 @@ impl Outbound {
             .decrypt_to_string(body, job.idempotency_key.as_bytes())?)
     }
 
-    /// Waits for the sender's rate limit; false when shutdown came first (the job is released).
+    /// Waits for the sender's rate limit (the job is released when shutdown comes first).
     async fn wait_for_tokens(
         &self,
         job: &Job,
         body: &SecretString,
         owner: &str,
         shutdown: &CancellationToken,
-    ) -> Result<bool, SenderError> {
+    ) -> Result<Tokens, SenderError> {
         let segments = job
             .segments
             .and_then(|s| u32::try_from(s).ok())
@@ -200,13 +229,16 @@ impl Outbound {
             self.inner
                 .limiter
                 .reserve(self.inner.settings.sender.as_str(), segments, clock.now());
+        if slot <= clock.now() {
+            return Ok(Tokens::Ready);
+        }
         tokio::select! {
-            () = clock.sleep_until(slot) => Ok(true),
+            () = clock.sleep_until(slot) => Ok(Tokens::Waited),
             () = shutdown.cancelled() => {
                 let mut tx = self.inner.pool.begin().await?;
                 jobs::release(&mut tx, job.id, owner, None).await?;
                 tx.commit().await?;
-                Ok(false)
+                Ok(Tokens::Stopped)
             }
         }
     }

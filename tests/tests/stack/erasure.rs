@@ -86,7 +86,15 @@ impl Others {
             outbound_clock,
             sim,
             intake: outbound_sender::intake::SendSmsHandler::new(engine),
-            billing: billing::erasure::ErasureHandler::new(Arc::new(clock.clone())),
+            // No subscription runs here, so the erasure never calls Stripe.
+            billing: billing::erasure::ErasureHandler::new(
+                Arc::new(clock.clone()),
+                billing::stripe::StripeClient::new(
+                    "http://127.0.0.1:9",
+                    "sk_test_x".to_owned().into(),
+                )
+                .unwrap(),
+            ),
             stop,
         }
     }

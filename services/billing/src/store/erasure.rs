@@ -79,3 +79,22 @@ pub async fn revoke_entitlement(
     .rows_affected();
     Ok(revoked)
 }
+
+/// The person's Stripe subscription while it still runs (trialing, active, past_due or unpaid).
+///
+/// # Errors
+/// When the query fails.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn running_subscription(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "select stripe_subscription_id from subscriptions
+          where user_id = $1 and state in ('trialing', 'active', 'past_due', 'unpaid')",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
+}

@@ -1,6 +1,7 @@
 //! SQL, in small functions over the caller's connection or transaction (the use case owns
 //! begin/commit).
 
+pub mod admin;
 pub mod customers;
 pub mod entitlements;
 pub mod erasure;

@@ -128,6 +128,11 @@ pub struct Job {
 /// while an earlier one to the same number is still pending, so a multi-text reply (the
 /// onboarding opening, the explanation, the first question) arrives in order.
 ///
+/// The claim also marks the send as started (`send_started_at`, kept when an earlier attempt
+/// left it): a worker that dies after this commit leaves the job in doubt, so the next attempt
+/// looks at Twilio first. This saves the separate "started" commit per text when the send
+/// goes out at once ([`mark_started`] remains for sends that waited for the rate limit).
+///
 /// # Errors
 /// When the query fails.
 pub async fn claim_due(
@@ -138,8 +143,8 @@ pub async fn claim_due(
     sender: &str,
 ) -> Result<Option<Job>, sqlx::Error> {
     let row = sqlx::query!(
-        "with due as (
-           select j.id from sms_outbound_jobs j
+        r#"with due as (
+           select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
            where j.status = 'pending' and j.run_at <= $1
              and (j.lease_until is null or j.lease_until < $1)
              and not exists (
@@ -150,12 +155,14 @@ pub async fn claim_due(
            limit 1
            for update skip locked)
          update sms_outbound_jobs j
-            set lease_until = $2, lease_owner = $3, sender = $4
+            set lease_until = $2, lease_owner = $3, sender = $4,
+                send_started_at = coalesce(j.send_started_at, $1)
            from due
           where j.id = due.id
          returning j.id, j.user_id, j.to_e164, j.phone_hash, j.key_version, j.body_iv,
                    j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
-                   j.correlation_id, j.segments, j.validity_seconds, j.send_started_at",
+                   j.correlation_id, j.segments, j.validity_seconds,
+                   due.in_doubt_since as "in_doubt_since?""#,
         now,
         lease_until,
         owner,
@@ -180,7 +187,7 @@ pub async fn claim_due(
         correlation_id: r.correlation_id,
         segments: r.segments,
         validity_seconds: r.validity_seconds,
-        in_doubt_since: r.send_started_at,
+        in_doubt_since: r.in_doubt_since,
     }))
 }
 
