@@ -48,6 +48,6 @@ WORKDIR /tmp
 USER 65532:65532
 ENV RUST_LOG=info
 # Nothing is written to the root filesystem: run with readOnlyRootFilesystem.
-EXPOSE 8081 8082 8083 8084 8085 9082 9083 9084 9085
+EXPOSE 8081 8082 8083 8084 8085 9081 9082 9083 9084 9085
 ENTRYPOINT []
 CMD ["/usr/local/bin/joshctl", "--help"]

@@ -47,7 +47,7 @@ BILLING_STRIPE_WEBHOOK="http://127.0.0.1:$(port 8084)/v1/stripe/webhook"
 # PUBLIC_BASE_URL is where outsiders reach the URLs a service hands out or verifies: Twilio's
 # webhooks and status callbacks land on inbound-sms, magic links on the router, Stripe on billing.
 SERVICES=(
-    "inbound-sms|josh_inbound_sms|$(port 8081)|-|http://127.0.0.1:$(port 8081)"
+    "inbound-sms|josh_inbound_sms|$(port 8081)|$(port 9081)|http://127.0.0.1:$(port 8081)"
     "conversation-router|josh_conversation_router|$(port 8082)|$(port 9082)|http://127.0.0.1:$(port 8082)"
     "linkup-matcher|josh_linkup_matcher|$(port 8083)|$(port 9083)|http://127.0.0.1:$(port 8082)"
     "billing|josh_billing|$(port 8084)|$(port 9084)|http://127.0.0.1:$(port 8084)"

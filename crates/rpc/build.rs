@@ -9,9 +9,11 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The service definitions compiled here, relative to `proto/`.
-const SERVICES: [&str; 7] = [
+const SERVICES: [&str; 9] = [
     "josh/billing/v1/billing.proto",
     "josh/admin/v1/export.proto",
+    "josh/admin/v1/messages.proto",
+    "josh/admin/v1/inbound_admin.proto",
     "josh/admin/v1/router_admin.proto",
     "josh/admin/v1/sender_admin.proto",
     "josh/admin/v1/matcher_admin.proto",

@@ -14,6 +14,8 @@
 //! - [`authorize`]: [`authenticate`] plus a role check (`PERMISSION_DENIED`, audited as denied).
 //!   An unauthenticated call cannot be attributed: it is logged and counted, not audited.
 //! - [`audit`]: one `admin_audit_log` row, in the caller's transaction.
+//! - [`authorize_view`] / [`authorize_export`]: views of a person's private data (message
+//!   bodies, exports) for [`Role::PERSONAL_DATA`] only, with a reason; refusals audited.
 //!
 //! The service's database role needs EXECUTE on `admin_authenticate(text)` and INSERT on
 //! `admin_audit_log` (every service role has both, migration 20261130000500).
@@ -22,6 +24,7 @@
 
 mod audit;
 mod gate;
+mod personal;
 mod role;
 pub mod store;
 #[cfg(feature = "test-support")]
@@ -32,4 +35,5 @@ pub use gate::{
     UNAUTHENTICATED_METRIC, audit_denied, authenticate, authorize, internal, require_reason,
     token_sha256,
 };
+pub use personal::{EXPORT_ACTION, authorize_export, authorize_view};
 pub use role::{Admin, Role};

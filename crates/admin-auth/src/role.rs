@@ -19,6 +19,9 @@ impl Role {
     pub const ANY: &'static [Role] = &[Role::Support, Role::Ops, Role::Engineering];
     /// The roles that run the service: ops and engineering.
     pub const OPERATORS: &'static [Role] = &[Role::Ops, Role::Engineering];
+    /// The roles that may read a person's message bodies and export their data: support (who
+    /// answer the person) and engineering. Ops run the service on metadata.
+    pub const PERSONAL_DATA: &'static [Role] = &[Role::Support, Role::Engineering];
 
     /// Parses `admin_users.role`.
     pub fn parse(s: &str) -> Option<Self> {

@@ -61,6 +61,27 @@ impl EncryptedBody {
     }
 }
 
+/// A body as its row stores it: `body_iv`, `body_ciphertext` and `body_tag` are null once
+/// retention or an account deletion purged it (`key_version` stays).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredBody {
+    /// `key_version`.
+    pub key_version: i32,
+    /// `body_iv`.
+    pub nonce: Option<Vec<u8>>,
+    /// `body_ciphertext`.
+    pub ciphertext: Option<Vec<u8>>,
+    /// `body_tag`.
+    pub tag: Option<Vec<u8>>,
+}
+
+impl StoredBody {
+    /// Whether the body is gone (any of its columns is null).
+    pub fn is_purged(&self) -> bool {
+        self.nonce.is_none() || self.ciphertext.is_none() || self.tag.is_none()
+    }
+}
+
 impl Keyring {
     /// Encrypts `plaintext` with the active key and a fresh random nonce, authenticating
     /// `associated_data` (which must be supplied again, unchanged, to decrypt).
@@ -169,6 +190,24 @@ impl Keyring {
                 Err(CryptoError::InvalidUtf8)
             }
         }
+    }
+
+    /// Decrypts a text body as its row stores it: `Ok(None)` when it was purged.
+    ///
+    /// # Errors
+    /// As [`EncryptedBody::from_parts`] and [`Keyring::decrypt_to_string`].
+    pub fn decrypt_stored(
+        &self,
+        stored: &StoredBody,
+        associated_data: &[u8],
+    ) -> Result<Option<SecretString>, CryptoError> {
+        let (Some(nonce), Some(ciphertext), Some(tag)) =
+            (&stored.nonce, &stored.ciphertext, &stored.tag)
+        else {
+            return Ok(None);
+        };
+        let body = EncryptedBody::from_parts(stored.key_version, nonce, ciphertext, tag)?;
+        self.decrypt_to_string(&body, associated_data).map(Some)
     }
 
     /// Re-encrypts a body under the active key (for the rotation job). The plaintext never

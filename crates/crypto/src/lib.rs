@@ -33,7 +33,7 @@ mod otp;
 mod phone;
 mod random;
 
-pub use body::{EncryptedBody, NONCE_LEN, TAG_LEN};
+pub use body::{EncryptedBody, NONCE_LEN, StoredBody, TAG_LEN};
 pub use error::CryptoError;
 pub use keyring::{KEY_LEN, Keyring};
 pub use magic_link::{

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // shared test helpers: a panic is the failure report (see clippy.toml)
 
-use crypto::{CryptoError, EncryptedBody, ExposeSecret as _, Keyring};
+use crypto::{CryptoError, EncryptedBody, ExposeSecret as _, Keyring, StoredBody};
 
 const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const K2: &str = "/v/pkoZlcxxtao+UZzCDCP7/6ZKGZXMcbWqPlGcwgwg=";
@@ -156,5 +156,37 @@ fn empty_body_round_trips() {
     assert_eq!(
         ring.decrypt(&body, b"x").map(|_| ()),
         Err(CryptoError::AuthenticationFailed)
+    );
+}
+
+#[test]
+fn stored_columns_decrypt_or_report_a_purged_body() {
+    let (ring, body) = sealed();
+    let stored = StoredBody {
+        key_version: body.key_version,
+        nonce: Some(body.nonce.to_vec()),
+        ciphertext: Some(body.ciphertext.clone()),
+        tag: Some(body.tag.to_vec()),
+    };
+    assert!(!stored.is_purged());
+    let text = ring.decrypt_stored(&stored, AAD).unwrap().unwrap();
+    assert_eq!(text.expose_secret(), "see you at 7 at Blue Bottle");
+    let purged = StoredBody {
+        ciphertext: None,
+        ..stored.clone()
+    };
+    assert!(purged.is_purged());
+    assert!(ring.decrypt_stored(&purged, AAD).unwrap().is_none());
+    let unknown = StoredBody {
+        key_version: 9,
+        ..stored.clone()
+    };
+    assert_eq!(
+        ring.decrypt_stored(&unknown, AAD).unwrap_err(),
+        CryptoError::UnknownKeyVersion(9)
+    );
+    assert_eq!(
+        ring.decrypt_stored(&stored, b"SM2").unwrap_err(),
+        CryptoError::AuthenticationFailed
     );
 }

@@ -78,6 +78,12 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         reason: String,
     },
+    /// The texts a person sent JOSH and JOSH sent them, in time order (inbound-sms and
+    /// outbound-sender): metadata for any role; `--bodies` (support, engineering) decrypts them.
+    Messages(crate::user_messages::MessagesArgs),
+    /// Everything the services hold about a person, as one JSON object keyed by service
+    /// (support, engineering).
+    Export(crate::user_export::ExportArgs),
 }
 
 /// `joshctl hold PHONE --state soft|hard|none --reason ...`.
@@ -139,6 +145,26 @@ impl AdminConn {
         &self.sender_admin_url
     }
 
+    /// The router's admin API address.
+    pub(crate) fn router_admin_url(&self) -> &str {
+        &self.router_admin_url
+    }
+
+    /// inbound-sms's admin API address.
+    pub(crate) fn inbound_admin_url(&self) -> &str {
+        &self.inbound_admin_url
+    }
+
+    /// linkup-matcher's admin API address.
+    pub(crate) fn matcher_admin_url(&self) -> &str {
+        &self.matcher_admin_url
+    }
+
+    /// billing's admin API address.
+    pub(crate) fn billing_admin_url(&self) -> &str {
+        &self.billing_admin_url
+    }
+
     /// A channel to linkup-matcher's admin API, its address, and the token.
     pub(crate) fn matcher_channel(&self) -> anyhow::Result<(Channel, &str, SecretString)> {
         let token = self.token()?;
@@ -153,14 +179,16 @@ impl AdminConn {
         Ok((channel(url, "BILLING_ADMIN_URL")?, url, token))
     }
 
-    /// The user id of `user` (a user id, or an E.164 number resolved through the router's
-    /// `UserTimeline`, which audits the lookup as `user.timeline`).
+    /// The user id of `user` (an E.164 number or a user id), through the router's
+    /// `UserTimeline` (which audits the lookup as `user.timeline`), so an unknown number or id
+    /// is a clear "not found" rather than an empty answer from the service asked next.
     pub(crate) async fn user_id(&self, user: &str) -> anyhow::Result<String> {
-        if is_user_id(user) {
-            return Ok(user.to_owned());
-        }
         let (mut client, token) = self.client().await?;
-        let which = api::user_timeline_request::User::PhoneE164(user.to_owned());
+        let which = if is_user_id(user) {
+            api::user_timeline_request::User::UserId(user.to_owned())
+        } else {
+            api::user_timeline_request::User::PhoneE164(user.to_owned())
+        };
         let request = authed(api::UserTimelineRequest { user: Some(which) }, &token)?;
         let view = client
             .user_timeline(request)
@@ -198,7 +226,7 @@ pub(crate) fn explain(status: &Status, url: &str) -> anyhow::Error {
 }
 
 /// A user id (UUID text) rather than a phone number.
-fn is_user_id(s: &str) -> bool {
+pub(crate) fn is_user_id(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
@@ -207,6 +235,8 @@ pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Resu
     let (user, json) = match command {
         UserCommand::Show { user, json } => (user, json),
         UserCommand::Delete { user, reason } => return delete(conn, user, reason).await,
+        UserCommand::Messages(args) => return crate::user_messages::run(conn, args).await,
+        UserCommand::Export(args) => return crate::user_export::run(conn, args).await,
     };
     let (mut client, token) = conn.client().await?;
     let which = if is_user_id(&user) {

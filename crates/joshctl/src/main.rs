@@ -19,6 +19,9 @@
 //! - `joshctl user show +1555...`, `joshctl hold +1555... --state soft --reason ...`,
 //!   `joshctl region open SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
 //!   `JOSH_ADMIN_TOKEN`).
+//! - `joshctl user messages +1555... [--bodies --reason ...]`: a person's texts in time order
+//!   (inbound-sms's and outbound-sender's admin APIs, `INBOUND_ADMIN_URL`, `SENDER_ADMIN_URL`);
+//!   `joshctl user export +1555... --reason ... [--out FILE]`: every service's data about them.
 //! - `joshctl sender pause|resume SENDER --reason ...`, `joshctl sender status`,
 //!   `joshctl sender resend JOB --reason ...`: outbound-sender's admin API (`SENDER_ADMIN_URL`).
 //! - `joshctl linkup show ID`, `joshctl linkup list +1555...|USER_ID`,
@@ -40,6 +43,8 @@ mod maintain;
 mod phone;
 mod sender;
 mod tokens;
+mod user_export;
+mod user_messages;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -93,7 +98,7 @@ enum Command {
     /// Admin users and their API tokens (on `DATABASE_URL`).
     #[command(subcommand)]
     Admin(tokens::AdminCommand),
-    /// Users, through the router's admin API.
+    /// Users, through the services' admin APIs.
     #[command(subcommand)]
     User(admin::UserCommand),
     /// Raise, lower or clear a user's safety hold, through the router's admin API.

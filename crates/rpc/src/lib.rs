@@ -5,11 +5,12 @@
 //! - [`billing::v1`]: billing's `Billing` service (entitlements, checkout and portal links), with
 //!   [`billing::v1::billing_server`] for billing and [`billing::v1::billing_client`] for callers.
 //! - [`admin::v1`]: the admin APIs called by joshctl: the conversation-router's `RouterAdmin`
-//!   (user timeline, safety holds, region opening), outbound-sender's `SenderAdmin` (pause /
-//!   resume senders, status, resend a job), linkup-matcher's `MatcherAdmin` (show, list and
-//!   cancel LinkUps) and billing's `BillingAdmin` (a person's membership); the last two also
-//!   serve `ExportUser` (`export.proto`); and `DeadLetters` (list, replay
-//!   and discard a service's own dead letters), which every consuming service mounts.
+//!   (user timeline, safety holds, region opening, deletion, export), outbound-sender's
+//!   `SenderAdmin` (pause / resume senders, status, resend a job, messages view, export),
+//!   inbound-sms's `InboundAdmin` (messages view, export), linkup-matcher's `MatcherAdmin`
+//!   (show, list and cancel LinkUps, export) and billing's `BillingAdmin` (a person's
+//!   membership, export); and `DeadLetters` (list, replay and discard a service's own dead
+//!   letters), which every consuming service mounts.
 
 /// billing's API.
 pub mod billing {

@@ -8,9 +8,12 @@
 //! - [`store`]: the SQL, one small function per statement, run in the handler's transaction.
 //! - [`events`]: the `sms.received` and `sms.status_reported` envelopes.
 //! - [`erasure`]: `identity.user_deleted` scrubs the person's texts.
+//! - [`admin`]: the `InboundAdmin` gRPC API on `GRPC_ADDR`: a person's texts (bodies only for
+//!   support and engineering, with a reason) and their export.
 //! - [`metrics`]: accepted / duplicate / rejected / failed counters and the latency histogram.
 //! - [`Error`]: the one error type, and the HTTP answer for each case.
 
+pub mod admin;
 mod config;
 pub mod erasure;
 mod error;
@@ -49,14 +52,15 @@ pub struct Service {
     host: ServiceHost,
     config: Config,
     clock: SharedClock,
+    grpc: tokio::net::TcpListener,
 }
 
 impl Service {
-    /// Binds the listener and creates the connections. Postgres and NATS may still be down:
+    /// Binds the listeners and creates the connections. Postgres and NATS may still be down:
     /// `/readyz` reports them until they are reachable.
     ///
     /// # Errors
-    /// [`HostError`] when the listener cannot bind.
+    /// [`HostError`] when a listener cannot bind.
     pub async fn build(config: Config) -> Result<Self, HostError> {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
@@ -67,11 +71,26 @@ impl Service {
     /// As [`Service::build`].
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, HostError> {
         let host = ServiceHost::start(SERVICE, &config.common).await?;
+        let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|source| HostError::Bind {
+                addr: config.grpc_addr,
+                source,
+            })?;
         Ok(Self {
             host,
             config,
             clock,
+            grpc,
         })
+    }
+
+    /// The bound admin gRPC address (useful with `GRPC_ADDR=127.0.0.1:0`).
+    ///
+    /// # Errors
+    /// The listener's error if its address cannot be read.
+    pub fn grpc_addr(&self) -> std::io::Result<SocketAddr> {
+        self.grpc.local_addr()
     }
 
     /// The bound HTTP address (useful with `HTTP_ADDR=127.0.0.1:0`).
@@ -79,8 +98,8 @@ impl Service {
         self.host.local_addr()
     }
 
-    /// Serves HTTP and relays this service's outbox until `shutdown` fires, then drains
-    /// in-flight work.
+    /// Serves HTTP and the admin gRPC API, relays this service's outbox and consumes deletions
+    /// until `shutdown` fires, then drains in-flight work.
     ///
     /// # Errors
     /// [`HostError`] when the server fails.
@@ -89,20 +108,52 @@ impl Service {
         let routes = router(
             WebhookState::new(self.host.pool().clone(), &self.config).with_clock(self.clock),
         );
+        let admin_api =
+            admin::InboundAdminApi::new(self.host.pool().clone(), self.config.keyring.clone());
+        let incoming = tonic::transport::server::TcpIncoming::from(self.grpc);
+        let dlq_pool = self.host.pool().clone();
         bus::run_service(
             self.host,
             SERVICE,
             replicas,
             routes,
             |bus, shutdown| {
-                let (bus, shutdown) = (bus.clone(), shutdown.clone());
-                vec![tokio::spawn(async move {
-                    bus.consume(erasure_consumer(), erasure::ErasureHandler, shutdown)
-                        .await;
-                })]
+                let dead_letters =
+                    dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
+                let (bus, stop) = (bus.clone(), shutdown.clone());
+                vec![
+                    tokio::spawn(serve_admin(
+                        admin_api,
+                        dead_letters,
+                        incoming,
+                        shutdown.clone(),
+                    )),
+                    tokio::spawn(async move {
+                        bus.consume(erasure_consumer(), erasure::ErasureHandler, stop)
+                            .await;
+                    }),
+                ]
             },
             shutdown,
         )
         .await
+    }
+}
+
+/// Serves the admin gRPC APIs (InboundAdmin, DeadLetters) on `incoming` until `shutdown` fires
+/// (in-flight calls finish).
+async fn serve_admin(
+    api: admin::InboundAdminApi,
+    dead_letters: dlq_admin::DeadLettersApi,
+    incoming: tonic::transport::server::TcpIncoming,
+    shutdown: CancellationToken,
+) {
+    let served = tonic::transport::Server::builder()
+        .add_service(api.into_server())
+        .add_service(dead_letters.into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+        .await;
+    if let Err(error) = served {
+        tracing::error!(error = %platform::errors::ErrorChain(&error), "admin gRPC server failed");
     }
 }

@@ -2,6 +2,8 @@
 //! owns begin and commit). The service's role may write only `direction = 'in'` rows of
 //! `sms_messages`, its own `message_events`, and its own outbox rows; it reads `users`.
 
+pub mod admin;
+
 use std::fmt;
 
 use sqlx::PgConnection;

@@ -22,6 +22,7 @@ testkit::service_contract! {
         ("DATABASE_URL", "mysql://root:hunter2@db/josh"),
         ("NATS_URL", "http://not nats"),
         ("HTTP_ADDR", "localhost"),
+        ("GRPC_ADDR", "9081"),
         ("JOSH_ENCRYPTION_KEYS", "1:not-base64!"),
         ("JOSH_ENCRYPTION_KEYS", "1:AQEB"),
         ("JOSH_ACTIVE_KEY_VERSION", "7"),

@@ -1,7 +1,8 @@
 //! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds,
-//! opening a region and deleting an account. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
+//! opening a region, deleting an account and exporting the router's data about a person. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
 
 mod delete;
+mod export;
 mod hold;
 mod region;
 mod timeline;
@@ -164,5 +165,15 @@ impl RouterAdmin for RouterAdminApi {
         let why = admin_auth::require_reason(&req.reason)?;
         let deleted = delete::delete(&self.pool, &self.ctx, &admin, user, why).await?;
         Ok(Response::new(deleted))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_user(
+        &self,
+        request: Request<api::UserExportRequest>,
+    ) -> Result<Response<api::UserExportResponse>, Status> {
+        export::export(&self.pool, request.metadata(), request.get_ref())
+            .await
+            .map(Response::new)
     }
 }

@@ -1,11 +1,14 @@
 //! outbound-sender's admin gRPC API (`josh.admin.v1.SenderAdmin`, on `GRPC_ADDR`): pause and
-//! resume a sender or every sender (the kill switch), the queue's status, and resending a failed
-//! job. Authenticated and audited through `admin_auth`.
+//! resume a sender or every sender (the kill switch), the queue's status, resending a failed
+//! job, a person's texts (bodies only for support and engineering, with a reason) and their
+//! export. Authenticated and audited through `admin_auth`.
 //!
 //! A pause is a `sms_sender_pauses` row, the same record Twilio's 30007 / 30034 create, so ops
 //! see and clear both alike and every replica obeys it: workers check it before claiming a job,
 //! so paused jobs stay pending, in order, and go out when the pause is lifted.
 
+mod export;
+mod messages;
 mod resend;
 
 use admin_auth::{AuditEntry, Role, internal, require_reason};
@@ -182,5 +185,27 @@ impl SenderAdmin for SenderAdminApi {
             job_id: new_id.to_string(),
             resent_from: job_id.to_string(),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_messages(
+        &self,
+        request: Request<api::ListMessagesRequest>,
+    ) -> Result<Response<api::ListMessagesResponse>, Status> {
+        let keyring = &self.outbound.inner.keyring;
+        messages::list(self.pool(), keyring, request.metadata(), request.get_ref())
+            .await
+            .map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn export_user(
+        &self,
+        request: Request<api::UserExportRequest>,
+    ) -> Result<Response<api::UserExportResponse>, Status> {
+        let keyring = &self.outbound.inner.keyring;
+        export::export(self.pool(), keyring, request.metadata(), request.get_ref())
+            .await
+            .map(Response::new)
     }
 }

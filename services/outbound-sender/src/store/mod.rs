@@ -4,3 +4,4 @@ pub mod admin;
 pub mod erasure;
 pub mod jobs;
 pub mod state;
+pub mod views;
