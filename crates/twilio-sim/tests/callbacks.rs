@@ -193,8 +193,16 @@ async fn faults_can_be_set_over_http() {
     assert_eq!(create(&sim, &form(PHONE)).await.status(), 503);
     assert_eq!(create(&sim, &form("+15555550111")).await.status(), 400);
     assert_eq!(create(&sim, &form("+15555550122")).await.status(), 201);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(sim.messages()[0].error_code, Some(30003));
+    testkit::wait_until(
+        "the unreachable number's final status",
+        Duration::from_secs(10),
+        || async { sim.messages()[0].status.is_final() },
+    )
+    .await
+    .unwrap();
+    let message = &sim.messages()[0];
+    assert_eq!(message.status, MessageStatus::Undelivered);
+    assert_eq!(message.error_code, Some(30003));
 
     let bad = reqwest::Client::new()
         .post(format!("{}/sim/faults", sim.base_url()))
