@@ -199,6 +199,13 @@ impl Simulator {
         self.shared.store.creates_in_flight()
     }
 
+    /// How many created messages are still moving through their statuses on their own. At 0,
+    /// every status callback the simulator was going to post has been posted and answered: a
+    /// test's positive signal before asserting that no (further) callback came.
+    pub fn lifecycles_running(&self) -> usize {
+        self.shared.tasks.len()
+    }
+
     /// How many phone inbox requests (`GET /sim/phones/{number}/messages`) are in progress; a
     /// long poll stays in progress until a delivery or the end of its wait. A test waits for
     /// one before delivering, to see the poll woken by the delivery.
