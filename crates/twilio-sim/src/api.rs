@@ -94,14 +94,14 @@ struct InFlight(Arc<Shared>);
 
 impl InFlight {
     fn start(shared: &Arc<Shared>) -> Self {
-        shared.store.track_create(true);
+        shared.store.create_started();
         Self(shared.clone())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.store.track_create(false);
+        self.0.store.create_ended();
     }
 }
 

@@ -228,14 +228,16 @@ impl Store {
         self.delivered.receiver_count()
     }
 
-    /// Counts a create request as in flight (`+1`) or over (`-1`).
-    pub fn track_create(&self, started: bool) {
+    /// A create request arrived.
+    pub fn create_started(&self) {
         let mut world = self.world();
-        world.creates_in_flight = if started {
-            world.creates_in_flight.saturating_add(1)
-        } else {
-            world.creates_in_flight.saturating_sub(1)
-        };
+        world.creates_in_flight = world.creates_in_flight.saturating_add(1);
+    }
+
+    /// A create request was answered, or abandoned by its client.
+    pub fn create_ended(&self) {
+        let mut world = self.world();
+        world.creates_in_flight = world.creates_in_flight.saturating_sub(1);
     }
 
     pub fn creates_in_flight(&self) -> usize {
