@@ -149,7 +149,14 @@ async fn the_simulator_can_supply_joshs_number_and_old_messages_are_not_replayed
     let (sim, _josh) = stack().await;
     sim.set_josh_number(Some(JOSH.to_owned()));
     sim.send_inbound(PHONE, JOSH, "before").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The echo of "before" is in the phone's inbox before `joshctl phone` starts.
+    testkit::wait_until(
+        "the echo of the earlier text to reach the phone",
+        Duration::from_secs(10),
+        || async { !sim.phone_messages(PHONE).is_empty() },
+    )
+    .await
+    .unwrap();
     assert_eq!(sim.phone_messages(PHONE).len(), 1);
 
     let out = phone(

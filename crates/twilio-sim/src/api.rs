@@ -70,6 +70,7 @@ async fn create(
     State(shared): State<Arc<Shared>>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
+    let _in_flight = InFlight::start(&shared);
     let response = match accept(&shared, &form) {
         Ok(message) => (StatusCode::CREATED, Json(message_json(&message))).into_response(),
         Err(error) => {
@@ -86,6 +87,22 @@ async fn create(
         }
     }
     response
+}
+
+/// Counts a create as in flight until it is answered, or dropped because its client went away.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(shared: &Arc<Shared>) -> Self {
+        shared.store.create_started();
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.store.create_ended();
+    }
 }
 
 /// Validates a create, applies injected faults, stores the message and starts its lifecycle.

@@ -192,6 +192,27 @@ impl Simulator {
         self.shared.store.create_count()
     }
 
+    /// How many create requests are being handled right now: received, and neither answered nor
+    /// abandoned by their client. With [`set_create_delay`](Self::set_create_delay), a test
+    /// waits for 0 to know a held answer is over (instead of sleeping past the delay).
+    pub fn creates_in_flight(&self) -> usize {
+        self.shared.store.creates_in_flight()
+    }
+
+    /// How many created messages are still moving through their statuses on their own. At 0,
+    /// every status callback the simulator was going to post has been posted and answered: a
+    /// test's positive signal before asserting that no (further) callback came.
+    pub fn lifecycles_running(&self) -> usize {
+        self.shared.tasks.len()
+    }
+
+    /// How many phone inbox requests (`GET /sim/phones/{number}/messages`) are in progress; a
+    /// long poll stays in progress until a delivery or the end of its wait. A test waits for
+    /// one before delivering, to see the poll woken by the delivery.
+    pub fn inbox_polls_waiting(&self) -> usize {
+        self.shared.store.inbox_waiters()
+    }
+
     /// The next `n` creates answer `http_status` with a Twilio error body whose `code` is
     /// `code` (`null` when `None`); nothing is created. Replaces any failures still pending.
     pub fn fail_next_creates(&self, n: usize, http_status: u16, code: Option<u32>) {

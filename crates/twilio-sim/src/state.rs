@@ -81,6 +81,8 @@ struct World {
     fail_next: VecDeque<InjectedError>,
     behaviors: HashMap<String, NumberBehavior>,
     create_delay: Duration,
+    /// Create requests received and not yet answered (or abandoned by their client).
+    creates_in_flight: usize,
     auto_callbacks: bool,
     drop_callbacks: bool,
     josh_number: Option<String>,
@@ -105,6 +107,7 @@ impl Store {
                 fail_next: VecDeque::new(),
                 behaviors: HashMap::new(),
                 create_delay: Duration::ZERO,
+                creates_in_flight: 0,
                 auto_callbacks,
                 drop_callbacks: false,
                 josh_number: None,
@@ -218,6 +221,27 @@ impl Store {
     /// A receiver that changes whenever any phone receives a message.
     pub fn watch_deliveries(&self) -> watch::Receiver<u64> {
         self.delivered.subscribe()
+    }
+
+    /// How many inbox requests are watching for deliveries right now.
+    pub fn inbox_waiters(&self) -> usize {
+        self.delivered.receiver_count()
+    }
+
+    /// A create request arrived.
+    pub fn create_started(&self) {
+        let mut world = self.world();
+        world.creates_in_flight = world.creates_in_flight.saturating_add(1);
+    }
+
+    /// A create request was answered, or abandoned by its client.
+    pub fn create_ended(&self) {
+        let mut world = self.world();
+        world.creates_in_flight = world.creates_in_flight.saturating_sub(1);
+    }
+
+    pub fn creates_in_flight(&self) -> usize {
+        self.world().creates_in_flight
     }
 
     /// The failure the next create answers, if one is pending (consumed).

@@ -35,7 +35,7 @@ async fn callbacks_are_signed_and_go_sent_then_delivered() {
         assert_eq!(hit.get("ApiVersion"), Some("2010-04-01"));
         assert_eq!(hit.get("ErrorCode"), None);
     }
-    receiver.assert_quiet(Duration::from_millis(150)).await;
+    receiver.assert_quiet(&sim).await;
 
     let stored = sim.message(sid).unwrap();
     assert_eq!(stored.status, MessageStatus::Delivered);
@@ -125,7 +125,7 @@ async fn fire_status_sends_callbacks_in_any_order_but_status_moves_forward() {
     let callback = receiver.url(CALLBACK_PATH);
     let created = create_ok(&sim, PHONE, &[("StatusCallback", &callback)]).await;
     let sid = created["sid"].as_str().unwrap();
-    receiver.assert_quiet(Duration::from_millis(150)).await;
+    receiver.assert_quiet(&sim).await;
 
     receiver.answer_with(204);
     let answered = sim
@@ -166,7 +166,7 @@ async fn slow_creates_and_lost_callbacks() {
     let started = Instant::now();
     let created = create_ok(&sim, PHONE, &[("StatusCallback", &callback)]).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
-    receiver.assert_quiet(Duration::from_millis(200)).await;
+    receiver.assert_quiet(&sim).await;
     let sid = created["sid"].as_str().unwrap();
     assert_eq!(sim.message(sid).unwrap().status, MessageStatus::Delivered);
 }
@@ -193,8 +193,16 @@ async fn faults_can_be_set_over_http() {
     assert_eq!(create(&sim, &form(PHONE)).await.status(), 503);
     assert_eq!(create(&sim, &form("+15555550111")).await.status(), 400);
     assert_eq!(create(&sim, &form("+15555550122")).await.status(), 201);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(sim.messages()[0].error_code, Some(30003));
+    testkit::wait_until(
+        "the unreachable number's final status",
+        Duration::from_secs(10),
+        || async { sim.messages()[0].status.is_final() },
+    )
+    .await
+    .unwrap();
+    let message = &sim.messages()[0];
+    assert_eq!(message.status, MessageStatus::Undelivered);
+    assert_eq!(message.error_code, Some(30003));
 
     let bad = reqwest::Client::new()
         .post(format!("{}/sim/faults", sim.base_url()))

@@ -75,7 +75,13 @@ async fn the_phone_api_sends_and_long_polls_the_inbox() {
         let phone = phone.clone();
         tokio::spawn(async move { phone.inbox(None, Duration::from_secs(5)).await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    testkit::wait_until(
+        "the long poll to be waiting",
+        Duration::from_secs(10),
+        || async { sim.inbox_polls_waiting() == 1 },
+    )
+    .await
+    .unwrap();
     create_ok(&sim, PHONE, &[]).await;
     create_ok(&sim, "+15555550199", &[]).await;
     let first = poll.await.unwrap().unwrap();

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use twilio::client::{MessagesClient, Sender};
 
 use crate::config::Tuning;
+use crate::polls::Polls;
 use crate::rate::RateLimiter;
 use crate::{SERVICE, erasure, intake, optout, status};
 use platform::clock::SharedClock;
@@ -103,6 +104,7 @@ pub(crate) struct Inner {
     pub(crate) settings: Settings,
     pub(crate) limiter: RateLimiter,
     pub(crate) wake: Notify,
+    pub(crate) polls: Polls,
 }
 
 impl Outbound {
@@ -119,6 +121,7 @@ impl Outbound {
                 settings: parts.settings,
                 limiter,
                 wake: Notify::new(),
+                polls: Polls::new(),
             }),
         }
     }

@@ -14,6 +14,8 @@
 //! - [`optout`]: the router's opt-out / opt-in events feed the suppression list.
 //! - [`admin`]: the `SenderAdmin` gRPC API on `GRPC_ADDR`: pause / resume a sender or all of them,
 //!   the queue's status, resending a failed job.
+//! - [`Outbound::idle_poll_since`]: awaits a worker's look for due jobs that found nothing to
+//!   send, the positive signal tests use instead of sleeping.
 //!
 //! Every time decision reads one injectable clock ([`Service::build_with_clock`]).
 
@@ -25,6 +27,7 @@ pub mod error;
 mod events;
 pub mod intake;
 pub mod optout;
+mod polls;
 mod purpose;
 pub mod quiet;
 pub mod rate;
@@ -45,6 +48,7 @@ use twilio::client::{MessagesClient, Sender};
 
 pub use config::{Config, Tuning};
 pub use engine::{JOBS_CHANNEL, Outbound, Parts, Settings};
+pub use polls::PollMark;
 
 /// This service's name in logs, metrics, NATS and the event outbox.
 pub const SERVICE: &str = "outbound-sender";

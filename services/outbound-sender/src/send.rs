@@ -84,6 +84,7 @@ impl Outbound {
 
     async fn work(self, owner: String, poll: Duration, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
+            let look = self.inner.polls.begin();
             let pause = match self.step(&owner, &shutdown).await {
                 Ok(Step::Worked) => {
                     // More may be due (a backlog, a resumed sender): pass the wake-up on, so
@@ -91,7 +92,10 @@ impl Outbound {
                     self.inner.wake.notify_one();
                     continue;
                 }
-                Ok(Step::Idle) => poll,
+                Ok(Step::Idle) => {
+                    self.inner.polls.ended_idle(look);
+                    poll
+                }
                 Err(error) => {
                     tracing::warn!(worker = %owner, error = %error, "send step failed; retrying");
                     poll.max(Duration::from_secs(1))

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Cmd, World};
 use proto::Payload;
 use proto::v1::{SmsPurpose, SuppressionReason};
@@ -36,7 +34,9 @@ async fn quiet_hours_hold_a_non_urgent_text_until_eight_and_let_an_urgent_one_th
         datetime!(2026-11-24 13:00 UTC),
         "08:00 in New York"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    world
+        .wait_idle_poll(0, "a look for due jobs in quiet hours")
+        .await;
     assert_eq!(world.job("late-1").await.unwrap().status, "pending");
     assert!(
         world.sim.messages().iter().all(|m| m.to != "+15551230201"),

@@ -24,8 +24,8 @@ async fn a_command_replayed_five_times_makes_one_job_and_one_create() {
     world
         .wait_job("replay-1", "the job to be sent", |j| j.status == "sent")
         .await;
-    // Give the four replays time to arrive and be handled.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // All five deliveries were handled (each its own event id, so its own inbox row).
+    world.wait_handled("outbound.send_sms", 5).await;
     let jobs: i64 = sqlx::query_scalar("select count(*) from sms_outbound_jobs")
         .fetch_one(&world.db.pool)
         .await
@@ -59,9 +59,15 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
     .await
     .unwrap();
     world.kill(first);
-    // The old request is over (the simulator accepted it before holding its answer back), and
-    // the lease runs out.
-    tokio::time::sleep(Duration::from_millis(1800)).await;
+    // The old request is over (the simulator accepted it before holding its answer back), so
+    // the killed engine can record nothing; then the lease runs out on the test clock.
+    testkit::wait_until(
+        "the killed engine's create to be over",
+        Duration::from_secs(10),
+        || async { world.sim.creates_in_flight() == 0 },
+    )
+    .await
+    .unwrap();
     world.clock.advance(time::Duration::seconds(31));
     world.sim.set_create_delay(Duration::ZERO);
     world.run("b");
@@ -112,7 +118,9 @@ async fn carrier_opt_out_21610_suppresses_the_number_and_is_never_retried() {
     assert_eq!(world.events("sms.send_failed").await.len(), 1);
     // Time passes: nothing is retried.
     world.clock.advance(time::Duration::seconds(3600));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    world
+        .wait_idle_poll(0, "a look for due jobs an hour later")
+        .await;
     let again = world.job("stop-1").await.unwrap();
     assert_eq!((again.status.as_str(), again.attempts), ("failed", 1));
     // The next text to that number is suppressed before it reaches Twilio.
@@ -175,7 +183,10 @@ async fn a_blocked_sender_30007_is_paused_and_its_jobs_wait() {
     world
         .command(Cmd::new("pause-2", "+15551230006", "Hello too"))
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    world.wait_job("pause-2", "the second job", |_| true).await;
+    world
+        .wait_idle_poll(0, "a look for due jobs while paused")
+        .await;
     for key in ["pause-1", "pause-2"] {
         let job = world.job(key).await.unwrap();
         assert_eq!(job.status, "pending", "{key} is kept");

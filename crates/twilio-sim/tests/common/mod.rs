@@ -114,9 +114,17 @@ impl Receiver {
             .unwrap()
     }
 
-    /// Asserts nothing more arrives within `wait`.
-    pub async fn assert_quiet(&mut self, wait: Duration) {
-        if let Ok(Some(hit)) = tokio::time::timeout(wait, self.hits.recv()).await {
+    /// Asserts nothing more arrives from `sim`: once none of its messages is still moving
+    /// through its statuses, every callback it posts has reached this receiver.
+    pub async fn assert_quiet(&mut self, sim: &Simulator) {
+        testkit::wait_until(
+            "the simulator's message lifecycles to end",
+            Duration::from_secs(10),
+            || async { sim.lifecycles_running() == 0 },
+        )
+        .await
+        .unwrap();
+        if let Ok(hit) = self.hits.try_recv() {
             panic!("unexpected request {hit:?}");
         }
     }

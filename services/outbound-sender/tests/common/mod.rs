@@ -40,7 +40,14 @@ pub struct World {
     pub keyring: crypto::Keyring,
     pub pepper: crypto::PhonePepper,
     pub settings: Settings,
-    running: Vec<(CancellationToken, JoinHandle<()>)>,
+    running: Vec<Running>,
+}
+
+/// An engine running in this world: its handle (to observe it), shutdown and task.
+struct Running {
+    engine: Outbound,
+    token: CancellationToken,
+    task: JoinHandle<()>,
 }
 
 impl World {
@@ -115,14 +122,49 @@ impl World {
     /// Runs an engine (consumers, workers, maintenance) until the world ends; returns its task.
     pub fn run(&mut self, instance: &str) -> usize {
         let token = CancellationToken::new();
-        let task = tokio::spawn(self.engine(instance).run(self.js.clone(), token.clone()));
-        self.running.push((token, task));
+        let engine = self.engine(instance);
+        let task = tokio::spawn(engine.clone().run(self.js.clone(), token.clone()));
+        self.running.push(Running {
+            engine,
+            token,
+            task,
+        });
         self.running.len() - 1
     }
 
     /// Kills engine `n` at once (no draining), like a crashed process.
     pub fn kill(&mut self, n: usize) {
-        self.running[n].1.abort();
+        self.running[n].task.abort();
+    }
+
+    /// Waits until engine `n`'s worker, looking for due jobs after this call, found nothing to
+    /// send: what was committed before is left alone on purpose (the engines here run one
+    /// worker unless a test asks for more).
+    pub async fn wait_idle_poll(&self, n: usize, what: &str) {
+        let engine = &self.running[n].engine;
+        let mark = engine.poll_mark();
+        tokio::time::timeout(Duration::from_secs(15), engine.idle_poll_since(mark))
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    }
+
+    /// Waits until this service's consumer has handled `n` distinct events of `type_name`
+    /// (its inbox rows, committed with their effects).
+    pub async fn wait_handled(&self, type_name: &str, n: i64) {
+        let what = format!("{n} {type_name} events handled");
+        testkit::wait_until(&what, Duration::from_secs(15), || async {
+            let handled: i64 = sqlx::query_scalar(
+                "select count(*) from event_inbox where consumer = $1 and event_type = $2",
+            )
+            .bind(outbound_sender::SERVICE)
+            .bind(type_name)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap();
+            handled >= n
+        })
+        .await
+        .unwrap();
     }
 
     /// Publishes a send command the way a producer's relay would.
@@ -270,9 +312,9 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        for (token, task) in &self.running {
-            token.cancel();
-            task.abort();
+        for running in &self.running {
+            running.token.cancel();
+            running.task.abort();
         }
     }
 }
