@@ -1,10 +1,12 @@
 //! The outbox relay: publishes stored events to JetStream in order, marks them sent only after
 //! the publish ack, and never loses or reorders a row when NATS or Postgres break.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream;
+use async_nats::jetstream::context::PublishAckFuture;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -190,24 +192,24 @@ impl Relay {
         )
         .fetch_all(&mut *tx)
         .await?;
-        let mut published = Vec::with_capacity(rows.len());
-        let mut failure = None;
-        for row in rows {
-            let headers = nats_headers(self.producer, &row.idempotency_key, &row.headers);
-            match self.publish(&row.subject, headers, row.payload).await {
-                Ok(()) => published.push(row.id),
-                Err(error) => {
-                    sqlx::query!(
-                        "update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1",
-                        row.id,
-                        ErrorChain(&error).to_string()
-                    )
-                    .execute(&mut *tx)
-                    .await?;
-                    failure = Some(error);
-                    break;
-                }
-            }
+        let rows = rows
+            .into_iter()
+            .map(|r| OutboxRow {
+                id: r.id,
+                headers: nats_headers(self.producer, &r.idempotency_key, &r.headers),
+                subject: r.subject,
+                payload: r.payload,
+            })
+            .collect();
+        let (published, failure) = self.publish_rows(rows).await;
+        if let Some((id, error)) = &failure {
+            sqlx::query!(
+                "update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1",
+                id,
+                ErrorChain(error).to_string()
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query!(
             "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1)",
@@ -219,7 +221,7 @@ impl Relay {
         metrics::counter!("bus_outbox_published_total", "producer" => self.producer)
             .increment(published.len() as u64);
         match failure {
-            Some(error) => Err(error),
+            Some((_, error)) => Err(error),
             None => Ok(BatchReport {
                 published: published.len(),
                 busy: false,
@@ -227,19 +229,56 @@ impl Relay {
         }
     }
 
-    async fn publish(
-        &self,
-        subject: &str,
-        headers: HeaderMap,
-        payload: Vec<u8>,
-    ) -> Result<(), BusError> {
-        let ack = self
-            .js
-            .publish_with_headers(subject.to_owned(), headers, payload.into())
-            .await
-            .map_err(|e| BusError::publish(subject, e))?;
-        ack.await.map_err(|e| BusError::publish(subject, e))?;
-        Ok(())
+    /// Publishes `rows` (in id order) and returns the ids JetStream acknowledged, and the first
+    /// row that failed. Rows of different subjects are in flight together; a row waits for the
+    /// previous row of its own subject to be acknowledged, so each subject (a partition, which
+    /// is what consumers order by) keeps id order even when a publish fails: after a failure
+    /// nothing more is sent, and the failed row's later rows stay unpublished behind it.
+    async fn publish_rows(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Option<(i64, BusError)>) {
+        let mut acked = Vec::with_capacity(rows.len());
+        let mut in_flight: VecDeque<(i64, String, PublishAckFuture)> = VecDeque::new();
+        let mut failure = None;
+        for row in rows {
+            if in_flight
+                .iter()
+                .any(|(_, subject, _)| *subject == row.subject)
+            {
+                // Settle in order up to this subject's previous row.
+                while let Some((id, subject, ack)) = in_flight.pop_front() {
+                    let same = subject == row.subject;
+                    match ack.await {
+                        Ok(_) => acked.push(id),
+                        Err(e) => failure = Some((id, BusError::publish(&subject, e))),
+                    }
+                    if same || failure.is_some() {
+                        break;
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            let sent = self
+                .js
+                .publish_with_headers(row.subject.clone(), row.headers, row.payload.into())
+                .await;
+            match sent {
+                Ok(ack) => in_flight.push_back((row.id, row.subject, ack)),
+                Err(e) => {
+                    failure = Some((row.id, BusError::publish(&row.subject, e)));
+                    break;
+                }
+            }
+        }
+        // Rows of other subjects already sent may still be acknowledged after a failure.
+        for (id, subject, ack) in in_flight {
+            match ack.await {
+                Ok(_) => acked.push(id),
+                Err(e) if failure.is_none() => failure = Some((id, BusError::publish(&subject, e))),
+                Err(_) => {}
+            }
+        }
+        (acked, failure)
     }
 
     async fn record_lag(&self) {
@@ -273,6 +312,14 @@ impl Relay {
         .rows_affected();
         Ok(deleted)
     }
+}
+
+/// One row on its way to JetStream.
+struct OutboxRow {
+    id: i64,
+    subject: String,
+    headers: HeaderMap,
+    payload: Vec<u8>,
 }
 
 /// The NATS headers of an outbox row: the dedupe id (unique across producers) and the stored

@@ -71,18 +71,8 @@ async fn setup() -> Cli {
     let db = TestDb::migrated().await.unwrap();
     sqlx::raw_sql(SEED).execute(&db.pool).await.unwrap();
     let router = common::serve_router(&db).await;
-    let ctx = Arc::new(linkup_matcher::Context {
-        keyring: crypto::Keyring::from_config(KEYS, "1").unwrap(),
-        clock: Arc::new(platform::clock::SystemClock),
-        public_base_url: "https://josh.example".to_owned(),
-    });
-    let matcher_pool = db.pool_as("josh_linkup_matcher").await.unwrap();
-    let matcher = linkup_matcher::admin::MatcherAdminApi::new(matcher_pool, ctx);
-    let matcher = testing::serve(Routes::new(matcher.into_server())).await;
-    let billing_pool = db.pool_as("josh_billing").await.unwrap();
-    let billing =
-        billing::admin::BillingAdminApi::new(billing_pool, Arc::new(platform::clock::SystemClock));
-    let billing = testing::serve(Routes::new(billing.into_server())).await;
+    let matcher = common::serve_matcher(&db).await;
+    let billing = common::serve_billing(&db).await;
     Cli::new(db)
         .with("ROUTER_ADMIN_URL", &router.url)
         .with("MATCHER_ADMIN_URL", &matcher.url)
@@ -172,9 +162,10 @@ async fn linkup_show_and_list_print_tables_and_json_for_a_phone_or_an_id() {
             "linkup.show",
             "user.timeline",
             "linkup.list",
+            "user.timeline",
             "linkup.list"
         ],
-        "the phone lookup is the router's audited timeline view"
+        "every lookup of a person (by phone or id) is the router's audited timeline view"
     );
 }
 

@@ -125,9 +125,13 @@ async fn setup() -> (Cli, String) {
         sender_api(db.pool_as("josh_outbound_sender").await.unwrap()).into_server(),
     ))
     .await;
+    let matcher = common::serve_matcher(&db).await;
+    let billing = common::serve_billing(&db).await;
     let cli = Cli::new(db)
         .with("ROUTER_ADMIN_URL", &router.url)
         .with("INBOUND_ADMIN_URL", &inbound.url)
+        .with("MATCHER_ADMIN_URL", &matcher.url)
+        .with("BILLING_ADMIN_URL", &billing.url)
         .with("SENDER_ADMIN_URL", &sender.url);
     (cli, sender.url)
 }
@@ -235,7 +239,7 @@ async fn user_export_writes_one_object_keyed_by_service_with_only_the_persons_ro
     let done = cli.run(Some(&support), &args).await;
     assert!(done.status.success(), "{}", stderr(&done));
     assert!(
-        stderr(&done).contains("from 3 service(s)"),
+        stderr(&done).contains("from 5 service(s)"),
         "{}",
         stderr(&done)
     );
@@ -244,7 +248,13 @@ async fn user_export_writes_one_object_keyed_by_service_with_only_the_persons_ro
     let services: Vec<&String> = doc.as_object().unwrap().keys().collect();
     assert_eq!(
         services,
-        ["conversation-router", "inbound-sms", "outbound-sender"]
+        [
+            "billing",
+            "conversation-router",
+            "inbound-sms",
+            "linkup-matcher",
+            "outbound-sender"
+        ]
     );
     assert_eq!(doc["conversation-router"]["users"][0]["first_name"], "Ada");
     assert_eq!(doc["inbound-sms"]["sms_messages"][0]["body"], "hi JOSH");
@@ -301,9 +311,13 @@ async fn user_export_writes_one_object_keyed_by_service_with_only_the_persons_ro
         [
             ("conversation-router", None),
             ("inbound-sms", None),
+            ("linkup-matcher", None),
+            ("billing", None),
             ("outbound-sender", None),
             ("conversation-router", Some("denied")),
             ("conversation-router", None),
+            ("linkup-matcher", None),
+            ("billing", None),
             ("outbound-sender", None),
         ]
     );

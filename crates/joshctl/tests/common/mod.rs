@@ -29,6 +29,25 @@ pub async fn serve_router(db: &TestDb) -> Served {
     testing::serve(Routes::new(RouterAdminApi::new(pool, ctx).into_server())).await
 }
 
+/// linkup-matcher's admin API over `db` (as `josh_linkup_matcher`), on port 0.
+pub async fn serve_matcher(db: &TestDb) -> Served {
+    let ctx = Arc::new(linkup_matcher::Context {
+        keyring: crypto::Keyring::from_config(KEYS, "1").unwrap(),
+        clock: Arc::new(platform::clock::SystemClock),
+        public_base_url: "https://josh.example".to_owned(),
+    });
+    let pool = db.pool_as("josh_linkup_matcher").await.unwrap();
+    let api = linkup_matcher::admin::MatcherAdminApi::new(pool, ctx);
+    testing::serve(Routes::new(api.into_server())).await
+}
+
+/// billing's admin API over `db` (as `josh_billing`), on port 0.
+pub async fn serve_billing(db: &TestDb) -> Served {
+    let pool = db.pool_as("josh_billing").await.unwrap();
+    let api = billing::admin::BillingAdminApi::new(pool, Arc::new(platform::clock::SystemClock));
+    testing::serve(Routes::new(api.into_server())).await
+}
+
 /// The CLI under test: its database and the admin API URLs it is given.
 pub struct Cli {
     pub db: TestDb,
