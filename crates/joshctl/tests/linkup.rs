@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use admin_auth::testing;
-use common::{Cli, KEYS, stderr, stdout};
+use common::{Cli, stderr, stdout};
 use testkit::TestDb;
-use tonic::service::Routes;
 
 const LINKUP: &str = "0193a000-0000-7000-8000-00000000000a";
 const ANA: &str = "+15555550501";
