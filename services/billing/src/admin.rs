@@ -7,7 +7,7 @@
 //! | show a person's billing (`billing.show`) | yes | yes | yes |
 //! | export a person's rows (`user.export`) | yes | no | yes |
 
-use admin_auth::{Admin, AuditEntry, Role, internal, require_reason};
+use admin_auth::{Admin, AuditEntry, Role, internal};
 use platform::clock::SharedClock;
 use proto::timestamp::{to_timestamp, to_timestamp_opt};
 use rpc::admin::v1 as api;
@@ -19,9 +19,6 @@ use uuid::Uuid;
 use crate::SERVICE;
 use crate::store::admin::{self as store, EntitlementRow, EventRow, SubscriptionRow};
 use crate::store::customers;
-
-/// Who may export a person's data: support answers access requests, engineering debugs.
-pub const EXPORTERS: &[Role] = &[Role::Support, Role::Engineering];
 
 /// How many Stripe events a view shows by default, and at most (failed ones too).
 const EVENTS_DEFAULT: u32 = 10;
@@ -110,17 +107,17 @@ impl BillingAdmin for BillingAdminApi {
         &self,
         request: Request<api::UserExportRequest>,
     ) -> Result<Response<api::UserExportResponse>, Status> {
-        let admin =
-            admin_auth::authorize(&self.pool, request.metadata(), EXPORTERS, "user.export").await?;
         let req = request.get_ref();
+        let (admin, why) =
+            admin_auth::authorize_export(&self.pool, request.metadata(), SERVICE, &req.reason)
+                .await?;
         let user = uuid_arg(&req.user_id)?;
-        let why = require_reason(&req.reason)?;
         let mut tx = self.pool.begin().await.map_err(internal)?;
         let customer = customers::of_user(&mut tx, user).await.map_err(internal)?;
         let document = store::export(&mut tx, user, customer.as_deref())
             .await
             .map_err(internal)?;
-        let entry = AuditEntry::new(&admin, "user.export", "user")
+        let entry = AuditEntry::new(&admin, admin_auth::EXPORT_ACTION, "user")
             .target(user)
             .reason(why)
             .with("service", SERVICE);

@@ -22,9 +22,6 @@ use uuid::Uuid;
 
 use crate::{Context, SERVICE};
 
-/// Who may export a person's data: support answers access requests, engineering debugs.
-pub const EXPORTERS: &[Role] = &[Role::Support, Role::Engineering];
-
 /// The admin API's state.
 #[derive(Debug, Clone)]
 pub struct MatcherAdminApi {
@@ -100,16 +97,16 @@ impl MatcherAdmin for MatcherAdminApi {
         &self,
         request: Request<api::UserExportRequest>,
     ) -> Result<Response<api::UserExportResponse>, Status> {
-        let admin =
-            admin_auth::authorize(&self.pool, request.metadata(), EXPORTERS, "user.export").await?;
         let req = request.get_ref();
+        let (admin, why) =
+            admin_auth::authorize_export(&self.pool, request.metadata(), SERVICE, &req.reason)
+                .await?;
         let user = uuid_arg(&req.user_id, "user_id")?;
-        let why = require_reason(&req.reason)?;
         let mut tx = self.pool.begin().await.map_err(internal)?;
         let document = crate::store::admin::export(&mut tx, user)
             .await
             .map_err(internal)?;
-        let entry = AuditEntry::new(&admin, "user.export", "user")
+        let entry = AuditEntry::new(&admin, admin_auth::EXPORT_ACTION, "user")
             .target(user)
             .reason(why)
             .with("service", SERVICE);
