@@ -103,17 +103,25 @@ impl Outbound {
         code: Option<i32>,
         causation_id: &str,
     ) -> Result<Applied, SenderError> {
-        let Some(sent) = state::lock_sent(tx, sid).await? else {
-            return Ok(Applied::Unknown);
-        };
         let now = self.inner.clock.now();
-        let current = sent
-            .status
-            .as_deref()
-            .and_then(|s| s.parse::<MessageStatus>().ok());
-        let forward = current.is_none_or(|c| c.advances_to(status));
+        let from: Vec<&str> = MessageStatus::ALL
+            .iter()
+            .filter(|(s, _)| s.advances_to(status))
+            .map(|(_, name)| *name)
+            .collect();
+        let known: Vec<&str> = MessageStatus::ALL.iter().map(|(_, name)| *name).collect();
+        let moved =
+            state::advance_status(tx, sid, status.as_str(), &from, &known, code, now).await?;
+        let forward = moved.is_some();
+        let sent = match moved {
+            Some(sent) => sent,
+            // Not moved: a stale status (the carrier code below still counts) or an unknown SID.
+            None => match state::lock_sent(tx, sid).await? {
+                Some(sent) => sent,
+                None => return Ok(Applied::Unknown),
+            },
+        };
         if forward {
-            state::set_status(tx, sid, status.as_str(), code, now).await?;
             metrics::counter!("outbound_status_updates_total", "status" => status.as_str())
                 .increment(1);
         }

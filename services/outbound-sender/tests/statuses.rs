@@ -163,3 +163,72 @@ async fn reconciliation_settles_a_message_whose_callbacks_never_came() {
         "final statuses are left alone"
     );
 }
+
+#[tokio::test]
+async fn a_status_racing_a_newer_one_waits_for_it_and_never_moves_back() {
+    use outbound_sender::status::Applied;
+    use twilio::status::MessageStatus;
+
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "race-1", "+15551230109").await;
+    let engine = world.engine("b");
+    let mut first = world.pool.begin().await.unwrap();
+    let applied = engine
+        .apply_status(&mut first, &sid, MessageStatus::Delivered, None, "")
+        .await
+        .unwrap();
+    assert_eq!(applied, Applied::Advanced);
+
+    // A late `sent` for the same message, in its own transaction, while `delivered` is not yet
+    // committed: it must wait for the row and then see `delivered`.
+    let late = {
+        let (pool, sid, engine) = (world.pool.clone(), sid.clone(), engine.clone());
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            let applied = engine
+                .apply_status(&mut tx, &sid, MessageStatus::Sent, None, "")
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            applied
+        })
+    };
+    testkit::wait_until(
+        "the late status to wait for the row lock",
+        Duration::from_secs(10),
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock'
+                    and query like '%update sms_messages set status%'",
+            )
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+            waiting == 1
+        },
+    )
+    .await
+    .unwrap();
+    first.commit().await.unwrap();
+
+    assert_eq!(late.await.unwrap(), Applied::Stale);
+    assert_eq!(
+        message_status(&world, &sid).await.0.as_deref(),
+        Some("delivered")
+    );
+    let job = world.job("race-1").await.unwrap();
+    assert_eq!(job.delivery_status.as_deref(), Some("delivered"));
+    let unknown = engine
+        .apply_status(
+            &mut world.pool.begin().await.unwrap(),
+            "SM00000000000000000000000000000000",
+            MessageStatus::Delivered,
+            None,
+            "",
+        )
+        .await
+        .unwrap();
+    assert_eq!(unknown, Applied::Unknown);
+}

@@ -298,3 +298,9 @@ pub async fn assert_empty_twiml(response: reqwest::Response) {
     assert!(content_type.starts_with("text/xml"), "{content_type}");
     assert_eq!(response.text().await.unwrap(), EMPTY_TWIML);
 }
+
+/// `params` as a form body without the parameter `name`.
+pub fn without(params: &[(&str, &str)], name: &str) -> String {
+    let kept: Vec<(&str, &str)> = params.iter().copied().filter(|(n, _)| *n != name).collect();
+    form(&kept)
+}

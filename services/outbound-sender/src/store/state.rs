@@ -221,11 +221,9 @@ pub async fn insert_message(tx: &mut PgConnection, m: &NewMessage<'_>) -> Result
     Ok(())
 }
 
-/// An outbound message and its job, locked for a status update.
+/// An outbound message and its job, as a status update acts on them.
 #[derive(Debug, Clone)]
 pub struct Sent {
-    /// Current status.
-    pub status: Option<String>,
     /// The user.
     pub user_id: Option<Uuid>,
     /// The job's phone hash.
@@ -240,7 +238,7 @@ pub struct Sent {
 /// When the query fails.
 pub async fn lock_sent(tx: &mut PgConnection, sid: &str) -> Result<Option<Sent>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select m.status, m.user_id, m.from_e164, j.phone_hash as "phone_hash?",
+        r#"select m.user_id, m.from_e164, j.phone_hash as "phone_hash?",
                   j.sender as "sender?"
              from sms_messages m
              left join sms_outbound_jobs j on j.twilio_message_sid = m.twilio_message_sid
@@ -251,45 +249,64 @@ pub async fn lock_sent(tx: &mut PgConnection, sid: &str) -> Result<Option<Sent>,
     .fetch_optional(&mut *tx)
     .await?;
     Ok(row.map(|r| Sent {
-        status: r.status,
         user_id: r.user_id,
         phone_hash: r.phone_hash,
         sender: r.sender.unwrap_or(r.from_e164),
     }))
 }
 
-/// Moves the message `sid` and its job to `status`.
+/// Moves the outbound message `sid` and its job to `status` in one statement, but only from a
+/// status in `from` (the ones `status` is forward of), no status yet, or a status not in
+/// `known`. Returns the message and its job, or `None` when nothing moved: the SID is unknown
+/// or the stored status is not behind `status` ([`lock_sent`] tells the two apart). A
+/// concurrent update of the same message makes this wait and then re-checks the condition
+/// against the status it committed, so statuses only move forward.
 ///
 /// # Errors
-/// When an update fails.
-pub async fn set_status(
+/// When the update fails.
+#[tracing::instrument(skip_all, fields(sid, status))]
+pub async fn advance_status(
     tx: &mut PgConnection,
     sid: &str,
     status: &str,
+    from: &[&str],
+    known: &[&str],
     error_code: Option<i32>,
     at: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update sms_messages set status = $2, last_status_at = $3,
-                error_code = coalesce($4, error_code)
-          where twilio_message_sid = $1 and direction = 'out'",
+) -> Result<Option<Sent>, sqlx::Error> {
+    let from: Vec<String> = from.iter().map(|s| (*s).to_owned()).collect();
+    let known: Vec<String> = known.iter().map(|s| (*s).to_owned()).collect();
+    let row = sqlx::query!(
+        r#"with m as (
+             update sms_messages set status = $2, last_status_at = $3,
+                    error_code = coalesce($4, error_code)
+              where twilio_message_sid = $1 and direction = 'out'
+                and (status is null or status = any($5) or status <> all($6))
+             returning twilio_message_sid, user_id, from_e164
+           ), j as (
+             update sms_outbound_jobs set delivery_status = $2,
+                    error_code = coalesce($4, error_code)
+              where twilio_message_sid = (select twilio_message_sid from m)
+             returning phone_hash, sender
+           )
+           select m.user_id, m.from_e164,
+                  (select j.phone_hash from j limit 1) as "phone_hash?",
+                  (select j.sender from j limit 1) as "sender?"
+             from m"#,
         sid,
         status,
         at,
-        error_code
+        error_code,
+        &from,
+        &known
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    sqlx::query!(
-        "update sms_outbound_jobs set delivery_status = $2, error_code = coalesce($3, error_code)
-          where twilio_message_sid = $1",
-        sid,
-        status,
-        error_code
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    Ok(row.map(|r| Sent {
+        user_id: r.user_id,
+        phone_hash: r.phone_hash,
+        sender: r.sender.unwrap_or(r.from_e164),
+    }))
 }
 
 /// Outbound messages without a final status, created after `created_after`, whose status (or
