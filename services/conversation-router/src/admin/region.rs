@@ -53,24 +53,7 @@ pub(super) async fn open(
             .map_err(internal)?;
     }
     tx.commit().await.map_err(internal)?;
-    let mut activated = 0_i64;
-    loop {
-        let mut tx = pool.begin().await.map_err(internal)?;
-        let batch = store::waitlisted_batch(&mut tx, region.id, BATCH)
-            .await
-            .map_err(internal)?;
-        if batch.is_empty() {
-            break;
-        }
-        for member in &batch {
-            activate(&mut tx, ctx, &origin, region.id, member)
-                .await
-                .map_err(internal)?;
-        }
-        tx.commit().await.map_err(internal)?;
-        activated += i64::try_from(batch.len()).unwrap_or(i64::MAX);
-        tracing::info!(region = slug, activated, "waitlist batch activated");
-    }
+    let activated = activate_waitlist(pool, ctx, &origin, region.id, slug).await?;
     let mut tx = pool.begin().await.map_err(internal)?;
     let entry = AuditEntry {
         admin_user_id: admin.id,
@@ -90,6 +73,35 @@ pub(super) async fn open(
         activated,
         resumed,
     })
+}
+
+/// Activates the region's waitlist, `BATCH` members per transaction; how many were activated.
+async fn activate_waitlist(
+    pool: &PgPool,
+    ctx: &Context,
+    origin: &Origin,
+    region_id: uuid::Uuid,
+    slug: &str,
+) -> Result<i64, Status> {
+    let mut activated = 0_i64;
+    loop {
+        let mut tx = pool.begin().await.map_err(internal)?;
+        let batch = store::waitlisted_batch(&mut tx, region_id, BATCH)
+            .await
+            .map_err(internal)?;
+        if batch.is_empty() {
+            break;
+        }
+        for member in &batch {
+            activate(&mut tx, ctx, origin, region_id, member)
+                .await
+                .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)?;
+        activated += i64::try_from(batch.len()).unwrap_or(i64::MAX);
+        tracing::info!(region = slug, activated, "waitlist batch activated");
+    }
+    Ok(activated)
 }
 
 /// Pauses `slug` when it is open and not paused yet, audited as `region.close`.
