@@ -61,14 +61,10 @@ pub(crate) struct AdminConn {
 /// `joshctl user ...`.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum UserCommand {
-    /// A user's state, holds, strikes and timeline (no message bodies).
-    Show {
-        /// E.164 phone number or user id.
-        user: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    /// One person across every service: the router's state and timeline, their LinkUps,
+    /// billing, and texts each way (metadata, never a body), merged in time order. Exit 3 when
+    /// some service did not answer (the rest is shown).
+    Show(crate::user_show::ShowArgs),
     /// Delete an account on the person's request (ops, engineering): the person's data is
     /// scrubbed in every service; they are not texted; opt-out records stay.
     Delete {
@@ -99,19 +95,6 @@ pub(crate) struct HoldArgs {
     reason: String,
 }
 
-/// `joshctl region ...`.
-#[derive(Debug, clap::Subcommand)]
-pub(crate) enum RegionCommand {
-    /// Open a region and activate its waitlist.
-    Open {
-        /// The region's slug.
-        slug: String,
-        /// Why (written to the audit log).
-        #[arg(long)]
-        reason: String,
-    },
-}
-
 /// A lazy channel to `url` (named by `var` in errors).
 fn channel(url: &str, var: &str) -> anyhow::Result<Channel> {
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
@@ -128,7 +111,10 @@ impl AdminConn {
             .context("JOSH_ADMIN_TOKEN is missing (joshctl admin token create prints one)")
     }
 
-    async fn client(&self) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
+    /// A client of the router's admin API, and the token.
+    pub(crate) async fn client(
+        &self,
+    ) -> anyhow::Result<(RouterAdminClient<Channel>, SecretString)> {
         let token = self.token()?;
         let channel = channel(&self.router_admin_url, "ROUTER_ADMIN_URL")?;
         Ok((RouterAdminClient::new(channel), token))
@@ -230,35 +216,14 @@ pub(crate) fn is_user_id(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
-/// `joshctl user show`.
+/// `joshctl user ...`.
 pub(crate) async fn user(conn: &AdminConn, command: UserCommand) -> anyhow::Result<ExitCode> {
-    let (user, json) = match command {
-        UserCommand::Show { user, json } => (user, json),
-        UserCommand::Delete { user, reason } => return delete(conn, user, reason).await,
-        UserCommand::Messages(args) => return crate::user_messages::run(conn, args).await,
-        UserCommand::Export(args) => return crate::user_export::run(conn, args).await,
-    };
-    let (mut client, token) = conn.client().await?;
-    let which = if is_user_id(&user) {
-        api::user_timeline_request::User::UserId(user)
-    } else {
-        api::user_timeline_request::User::PhoneE164(user)
-    };
-    let request = authed(api::UserTimelineRequest { user: Some(which) }, &token)?;
-    let view = client
-        .user_timeline(request)
-        .await
-        .map_err(|s| explain(&s, &conn.router_admin_url))?
-        .into_inner();
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::admin_view::json(&view))?
-        );
-    } else {
-        print!("{}", crate::admin_view::table(&view));
+    match command {
+        UserCommand::Show(args) => crate::user_show::run(conn, args).await,
+        UserCommand::Delete { user, reason } => delete(conn, user, reason).await,
+        UserCommand::Messages(args) => crate::user_messages::run(conn, args).await,
+        UserCommand::Export(args) => crate::user_export::run(conn, args).await,
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `joshctl hold`.
@@ -288,26 +253,6 @@ pub(crate) async fn hold(conn: &AdminConn, args: HoldArgs) -> anyhow::Result<Exi
     println!(
         "user {}: hold {} -> {}",
         changed.user_id, changed.previous_state, changed.state
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `joshctl region open`.
-pub(crate) async fn region(conn: &AdminConn, command: RegionCommand) -> anyhow::Result<ExitCode> {
-    let RegionCommand::Open { slug, reason } = command;
-    let (mut client, token) = conn.client().await?;
-    let message = api::OpenRegionRequest {
-        slug: slug.clone(),
-        reason,
-    };
-    let opened = client
-        .open_region(authed(message, &token)?)
-        .await
-        .map_err(|s| explain(&s, &conn.router_admin_url))?
-        .into_inner();
-    println!(
-        "region {slug} is open; {} waitlisted member(s) activated",
-        opened.activated
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-//! How `joshctl user show` prints a timeline: a readable table, or JSON for scripts.
+//! How the router's user timeline prints (`joshctl user show`'s conversation-router part): a
+//! readable table, or JSON for scripts.
 
 use std::fmt::Write as _;
 
@@ -17,12 +18,12 @@ pub(crate) fn at(ts: Option<&prost_types::Timestamp>) -> String {
     .unwrap_or_default()
 }
 
-fn or_dash(s: &str) -> &str {
+pub(crate) fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
-/// The view as an aligned table.
-pub(crate) fn table(v: &api::UserTimelineResponse) -> String {
+/// The user's state, region, profile, session, hold and counts, one `key value` line each.
+pub(crate) fn header(v: &api::UserTimelineResponse) -> String {
     let mut out = String::new();
     let hold = if v.hold_reason.is_empty() {
         v.hold_state.clone()
@@ -45,21 +46,6 @@ pub(crate) fn table(v: &api::UserTimelineResponse) -> String {
     ];
     for (k, val) in rows {
         let _ = writeln!(out, "{k:<10} {val}");
-    }
-    let _ = writeln!(
-        out,
-        "\n{:<25}  {:<15}  {:<28}  DETAIL",
-        "AT", "SOURCE", "EVENT"
-    );
-    for e in &v.timeline {
-        let _ = writeln!(
-            out,
-            "{:<25}  {:<15}  {:<28}  {}",
-            at(e.at.as_ref()),
-            e.source,
-            e.event_type,
-            e.detail
-        );
     }
     out
 }

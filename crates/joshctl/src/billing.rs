@@ -125,7 +125,8 @@ fn event_json(e: &api::StripeEventView) -> serde_json::Value {
     })
 }
 
-fn view_json(v: &api::BillingView) -> serde_json::Value {
+/// The view as JSON (also `joshctl user show`'s billing part).
+pub(crate) fn view_json(v: &api::BillingView) -> serde_json::Value {
     json!({
         "user_id": v.user_id,
         "stripe_customer_id": v.stripe_customer_id,

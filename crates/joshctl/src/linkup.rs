@@ -230,7 +230,8 @@ fn view_json(v: &api::LinkupView) -> serde_json::Value {
     })
 }
 
-fn summary_json(s: &api::LinkupSummary) -> serde_json::Value {
+/// One row of `linkup list` as JSON (also in `joshctl user show`).
+pub(crate) fn summary_json(s: &api::LinkupSummary) -> serde_json::Value {
     json!({
         "linkup_id": s.linkup_id, "state": s.state, "activity": s.activity,
         "relation": s.relation, "status": s.status,

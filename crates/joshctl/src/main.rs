@@ -16,8 +16,11 @@
 //! - `joshctl rekey --to N`: re-encrypt every body under the active key N; reports what is left.
 //! - `joshctl admin token create --email X --role R`: mint an admin API token (printed once);
 //!   `joshctl admin token list [--json]` / `joshctl admin token revoke ID --reason ...`.
-//! - `joshctl user show +1555...`, `joshctl hold +1555... --state soft --reason ...`,
-//!   `joshctl region open SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
+//! - `joshctl user show +1555...|USER_ID [--json]`: one person across every service's admin API
+//!   (router timeline, LinkUps, billing, texts' metadata), merged in time order; exit 3 when a
+//!   service did not answer (the rest is printed).
+//! - `joshctl hold +1555... --state soft --reason ...`,
+//!   `joshctl region open|close SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
 //!   `JOSH_ADMIN_TOKEN`).
 //! - `joshctl user messages +1555... [--bodies --reason ...]`: a person's texts in time order
 //!   (inbound-sms's and outbound-sender's admin APIs, `INBOUND_ADMIN_URL`, `SENDER_ADMIN_URL`);
@@ -41,10 +44,13 @@ mod dlq;
 mod linkup;
 mod maintain;
 mod phone;
+mod region;
 mod sender;
 mod tokens;
 mod user_export;
 mod user_messages;
+mod user_show;
+mod user_show_view;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -105,7 +111,7 @@ enum Command {
     Hold(admin::HoldArgs),
     /// Regions, through the router's admin API.
     #[command(subcommand)]
-    Region(admin::RegionCommand),
+    Region(region::RegionCommand),
     /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
     #[command(subcommand)]
     Sender(sender::SenderCommand),
@@ -151,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => return demo::run(&cli.nats_url, args).await,
         Command::User(command) => return admin::user(&cli.admin, command).await,
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
-        Command::Region(command) => return admin::region(&cli.admin, command).await,
+        Command::Region(command) => return region::run(&cli.admin, command).await,
         Command::Sender(command) => return sender::run(&cli.admin, command).await,
         Command::Linkup(command) => return linkup::run(&cli.admin, command).await,
         Command::Billing(command) => return billing::run(&cli.admin, command).await,

@@ -180,23 +180,28 @@ fn json(v: &Merged) -> serde_json::Value {
         "user_id": v.user_id,
         "bodies_included": v.bodies,
         "truncated": v.truncated,
-        "messages": v.messages.iter().map(|m| serde_json::json!({
-            "id": m.id,
-            "at": at(m.at.as_ref()),
-            "direction": m.direction,
-            "message_sid": m.message_sid,
-            "status": m.status,
-            "delivery_status": m.delivery_status,
-            "error_code": (m.error_code != 0).then_some(m.error_code),
-            "purpose": m.purpose,
-            "segments": m.segments,
-            "media_count": m.media_count,
-            "josh_number": m.josh_number,
-            "last_status_at": at(m.last_status_at.as_ref()),
-            "body_purged": m.body_purged,
-            "body": m.body,
-            "body_error": (!m.body_error.is_empty()).then_some(&m.body_error),
-        })).collect::<Vec<_>>(),
+        "messages": v.messages.iter().map(message_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One text as JSON (also `joshctl user show`'s inbound-sms and outbound-sender parts).
+pub(crate) fn message_json(m: &api::MessageView) -> serde_json::Value {
+    serde_json::json!({
+        "id": m.id,
+        "at": at(m.at.as_ref()),
+        "direction": m.direction,
+        "message_sid": m.message_sid,
+        "status": m.status,
+        "delivery_status": m.delivery_status,
+        "error_code": (m.error_code != 0).then_some(m.error_code),
+        "purpose": m.purpose,
+        "segments": m.segments,
+        "media_count": m.media_count,
+        "josh_number": m.josh_number,
+        "last_status_at": at(m.last_status_at.as_ref()),
+        "body_purged": m.body_purged,
+        "body": m.body,
+        "body_error": (!m.body_error.is_empty()).then_some(&m.body_error),
     })
 }
 

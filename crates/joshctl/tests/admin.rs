@@ -1,5 +1,5 @@
-//! `joshctl admin token create`, `user show`, `user delete`, `hold` and `region open` against the
-//! router's admin API served in-process on port 0 over a real database.
+//! `joshctl admin token create`, `user show` (its router part), `user delete`, `hold` and
+//! `region open|close` against the router's admin API served in-process on port 0 over a real database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
@@ -27,7 +27,14 @@ async fn setup() -> Cli {
     .await
     .unwrap();
     let served = common::serve_router(&db).await;
-    Cli::new(db).with("ROUTER_ADMIN_URL", &served.url)
+    // Only the router runs here (tests/user_show.rs serves all five); the others are "down".
+    let nowhere = "http://127.0.0.1:9";
+    Cli::new(db)
+        .with("ROUTER_ADMIN_URL", &served.url)
+        .with("MATCHER_ADMIN_URL", nowhere)
+        .with("BILLING_ADMIN_URL", nowhere)
+        .with("INBOUND_ADMIN_URL", nowhere)
+        .with("SENDER_ADMIN_URL", nowhere)
 }
 
 #[tokio::test]
@@ -76,8 +83,9 @@ async fn user_show_hold_and_region_open_talk_to_the_admin_api_with_clear_errors(
     let shown = cli
         .run(Some(&support), &["user", "show", PHONE, "--json"])
         .await;
-    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(shown.status.code(), Some(3), "partial: {}", stderr(&shown));
     let view: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    let view = &view["conversation-router"];
     assert_eq!(view["state"], "verified");
     assert_eq!(view["region"], "oak");
     assert_eq!(view["region_membership"], "waitlisted");
@@ -144,6 +152,39 @@ async fn user_show_hold_and_region_open_talk_to_the_admin_api_with_clear_errors(
         "{}",
         stderr(&opened)
     );
+
+    let close = ["region", "close", "oak", "--reason", "storm"];
+    let refused = cli.run(Some(&support), &close).await;
+    assert!(
+        stderr(&refused).contains("permission denied"),
+        "{}",
+        stderr(&refused)
+    );
+    let closed = cli.run(Some(&ops), &close).await;
+    assert!(
+        stdout(&closed).contains("region oak is closed (paused)"),
+        "{}",
+        stderr(&closed)
+    );
+    let again = cli
+        .run(Some(&ops), &[&close[..], &["--json"]].concat())
+        .await;
+    let again: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(again["already_closed"], true);
+    let nowhere = cli
+        .run(Some(&ops), &["region", "close", "nyc", "--reason", "x"])
+        .await;
+    assert!(
+        stderr(&nowhere).contains("not found"),
+        "{}",
+        stderr(&nowhere)
+    );
+    let resumed = cli.run(Some(&ops), &open).await;
+    assert!(
+        stdout(&resumed).contains("region oak is open (resumed); 0 waitlisted"),
+        "{}",
+        stderr(&resumed)
+    );
     let audited: Vec<(String, Option<String>)> = sqlx::query_as(
         "select action, payload->>'outcome' from admin_audit_log order by created_at, id",
     )
@@ -155,8 +196,8 @@ async fn user_show_hold_and_region_open_talk_to_the_admin_api_with_clear_errors(
         .filter(|(_, o)| o.as_deref() == Some("denied"));
     assert_eq!(
         (audited.len(), denied.count()),
-        (7, 2),
-        "2 views, 2 hold changes, 1 open and the 2 refusals: {audited:?}"
+        (11, 3),
+        "2 views, 2 hold changes, 2 opens, 2 closes and the 3 refusals: {audited:?}"
     );
 }
 
@@ -166,7 +207,8 @@ async fn token_list_shows_no_secret_and_a_revoked_token_is_refused_at_once() {
     let ops = cli.token("ops@josh.example", "ops").await;
     let support = cli.token("support@josh.example", "support").await;
     let used = cli.run(Some(&ops), &["user", "show", PHONE]).await;
-    assert!(used.status.success(), "{}", stderr(&used));
+    // 3: the router answered; the other services do not run here.
+    assert_eq!(used.status.code(), Some(3), "{}", stderr(&used));
 
     let listed = cli.run(None, &["admin", "token", "list", "--json"]).await;
     assert!(listed.status.success(), "{}", stderr(&listed));
@@ -213,7 +255,7 @@ async fn token_list_shows_no_secret_and_a_revoked_token_is_refused_at_once() {
         stderr(&refused)
     );
     let still = cli.run(Some(&support), &["user", "show", PHONE]).await;
-    assert!(still.status.success(), "other tokens keep working");
+    assert_eq!(still.status.code(), Some(3), "other tokens keep working");
     let unknown = cli
         .run(
             None,

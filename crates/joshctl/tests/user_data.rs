@@ -8,16 +8,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use admin_auth::testing;
 use common::{Cli, serve_router, stderr, stdout};
-use inbound_sms::admin::InboundAdminApi;
-use outbound_sender::admin::SenderAdminApi;
-use outbound_sender::{Outbound, Parts, Settings, Tuning};
 use testkit::TestDb;
-use tonic::service::Routes;
 
 const KEYS: &str = "2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 const ADA: &str = "+15555550481";
@@ -79,25 +72,6 @@ async fn text_out(db: &TestDb, phone: &str, body: &str, minutes: i32) {
     .unwrap();
 }
 
-fn sender_api(pool: sqlx::PgPool) -> SenderAdminApi {
-    let client = twilio::client::MessagesClient::new(
-        "http://127.0.0.1:9",
-        "AC00000000000000000000000000000000",
-        secrecy::SecretString::from("unused"),
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    let sender = twilio::client::Sender::From(JOSH.to_owned());
-    SenderAdminApi::new(Outbound::new(Parts {
-        pool,
-        keyring: keyring(),
-        pepper: crypto::PhonePepper::new("test-pepper").unwrap(),
-        client,
-        clock: Arc::new(platform::clock::SystemClock),
-        settings: Settings::new(sender, "https://josh.example", &Tuning::default()),
-    }))
-}
-
 /// Ada texted in, JOSH answered, she answered back; Bob has one text each way. Returns the CLI
 /// and outbound-sender's admin URL.
 async fn setup() -> (Cli, String) {
@@ -119,12 +93,8 @@ async fn setup() -> (Cli, String) {
     text_in(&db, BOB, "Bob's own words", 27).await;
     text_out(&db, BOB, "Bob's invite", 26).await;
     let router = serve_router(&db).await;
-    let inbound = InboundAdminApi::new(db.pool_as("josh_inbound_sms").await.unwrap(), keyring());
-    let inbound = testing::serve(Routes::new(inbound.into_server())).await;
-    let sender = testing::serve(Routes::new(
-        sender_api(db.pool_as("josh_outbound_sender").await.unwrap()).into_server(),
-    ))
-    .await;
+    let inbound = common::serve_inbound(&db, keyring()).await;
+    let sender = common::serve_sender(&db, keyring(), JOSH).await;
     let matcher = common::serve_matcher(&db).await;
     let billing = common::serve_billing(&db).await;
     let cli = Cli::new(db)

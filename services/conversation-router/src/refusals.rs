@@ -1,6 +1,6 @@
 //! The matcher refused a LinkUp request (`linkup.request_refused`): the initiator hears why,
-//! in the same words the router uses when it refuses one itself — the waitlist, the interview
-//! to finish, the paywall with a checkout link, the hold, or a later time.
+//! in the same words the router uses when it refuses one itself — the waitlist (or the region's
+//! pause), the interview to finish, the paywall with a checkout link, the hold, or a later time.
 
 use proto::Envelope;
 use proto::v1::{LinkupRequestRefused, RefusalReason, SmsPurpose};
@@ -32,12 +32,11 @@ pub async fn refused(
         return Ok(());
     };
     let text = match e.reason() {
-        RefusalReason::Region => {
-            let place = linkups::placement(tx, user_id).await?;
-            copy::linkup_region_closed(
-                &place.map_or_else(|| "your area".to_owned(), |p| p.display_name),
-            )
-        }
+        RefusalReason::Region => match linkups::placement(tx, user_id).await? {
+            Some(p) if p.paused => copy::linkup_region_paused(&p.display_name),
+            Some(p) => copy::linkup_region_closed(&p.display_name),
+            None => copy::linkup_region_closed("your area"),
+        },
         RefusalReason::ProfileIncomplete => {
             let doc = profiles::load(tx, user_id).await?;
             let catalog = profiles::activities(tx).await?;

@@ -133,6 +133,8 @@ pub struct Verified<'a> {
 
 /// Places a verified user in their region: an open one starts the interview (its opening
 /// texts are returned), a waitlisted or closed one puts them on its list. Both paths end here.
+/// An open region that ops paused (`CloseRegion`) registers as open: the pause is temporary,
+/// so the person becomes an active member and does the interview; only LinkUps wait.
 ///
 /// # Errors
 /// [`RouterError`] when the database or the outbox fails.

@@ -1,5 +1,6 @@
 //! One invite wave: pick the invitees ([`crate::pick`]), insert the invites with their
-//! explainability, text each person, publish `linkup.invite_sent`, record the match run.
+//! explainability, text each person, publish `linkup.invite_sent`, record the match run. A wave
+//! due while the region is paused invites nobody.
 
 use proto::v1::{InviteSent, SmsPurpose};
 use serde_json::json;
@@ -57,6 +58,9 @@ pub async fn invite(
 ) -> Result<(), MatcherError> {
     let brief = Brief::from_json(&linkup.brief);
     let run_key = format!("{}:wave:{wave}", linkup.id);
+    if people::region_paused(tx, linkup.region_id).await? {
+        return skip_paused(tx, cause, linkup, wave, &run_key).await;
+    }
     let pick = pick::pick(tx, linkup, &brief, size, &run_key, cause.at).await?;
     let users: Vec<Uuid> = pick.invitees.iter().map(|(u, _)| *u).collect();
     let contacts = people::contacts(tx, &users).await?;
@@ -107,6 +111,32 @@ pub async fn invite(
         level = pick.level,
         "wave sent"
     );
+    Ok(())
+}
+
+/// A wave due while ops paused the region (product-rules §8): nobody is invited; the run is
+/// recorded (`"skipped": "region_paused"`) and the wave counted, so it is not sent later.
+async fn skip_paused(
+    tx: &mut PgConnection,
+    cause: &Cause,
+    linkup: &linkups::Linkup,
+    wave: i32,
+    run_key: &str,
+) -> Result<(), MatcherError> {
+    let params = json!({"skipped": "region_paused"});
+    let run = invites::Run {
+        linkup_id: linkup.id,
+        wave,
+        run_key,
+        parameters: &params,
+        relaxation_level: 0,
+        pool_size: 0,
+        invited_count: 0,
+        at: cause.at,
+    };
+    invites::record_run(tx, &run).await?;
+    linkups::bump_wave_count(tx, linkup.id, wave).await?;
+    tracing::info!("region paused; wave skipped");
     Ok(())
 }
 

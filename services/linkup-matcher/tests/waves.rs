@@ -118,3 +118,60 @@ async fn fair_exposure_caps_hold_over_many_linkups() {
         "the caps bind, yet people are invited: {total}"
     );
 }
+
+#[tokio::test]
+async fn a_paused_region_starts_nothing_and_its_waves_invite_nobody_until_it_resumes() {
+    let m = Matcher::new().await;
+    let initiator = m.person(Spec::default()).await;
+    let other = m.person(Spec::default()).await;
+    m.people(30).await;
+    let linkup = m
+        .create(&m.request(initiator, "SAT_MORNING", (2, 10)))
+        .await
+        .unwrap();
+    assert_eq!(m.invites(linkup).await.len(), 6, "wave 1 before the pause");
+    let pause = |on: bool| {
+        let sql = if on {
+            r#"update regions set rules = rules || '{"paused": true}'"#
+        } else {
+            "update regions set rules = rules - 'paused'"
+        };
+        m.exec(sql)
+    };
+    pause(true).await;
+
+    let refused = m.create(&m.request(other, "SUN_MORNING", (2, 6))).await;
+    assert!(refused.is_none(), "no LinkUp starts in a paused region");
+    let reasons: Vec<_> = m
+        .events("linkup.request_refused")
+        .await
+        .into_iter()
+        .map(|p| match p {
+            proto::Payload::LinkupRequestRefused(r) => r.reason(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(reasons, [proto::v1::RefusalReason::Region]);
+
+    assert_eq!(m.advance(Duration::hours(2)).await, 1, "wave 2 came due");
+    assert_eq!(m.invites(linkup).await.len(), 6, "wave 2 invited nobody");
+    let skipped: Vec<(i32, i32, Option<String>)> = sqlx::query_as(
+        "select wave_number, invited_count, parameters->>'skipped' from match_runs
+          where linkup_id = $1 order by wave_number",
+    )
+    .bind(linkup)
+    .fetch_all(&m.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(skipped[1], (2, 0, Some("region_paused".to_owned())));
+
+    pause(false).await;
+    m.advance(Duration::hours(6)).await;
+    let invites = m.invites(linkup).await;
+    assert_eq!(
+        invites.iter().filter(|i| i.3 == 3).count(),
+        8,
+        "resumed: wave 3 goes out"
+    );
+    assert_eq!(m.events("linkup.invite_sent").await.len(), 14);
+}

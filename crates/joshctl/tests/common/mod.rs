@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // each test file uses a part
 
+pub mod seed;
+
 use std::process::Output;
 use std::sync::Arc;
 
@@ -48,6 +50,37 @@ pub async fn serve_billing(db: &TestDb) -> Served {
     testing::serve(Routes::new(api.into_server())).await
 }
 
+/// inbound-sms's admin API over `db` (as `josh_inbound_sms`), with `keyring`, on port 0.
+pub async fn serve_inbound(db: &TestDb, keyring: crypto::Keyring) -> Served {
+    let pool = db.pool_as("josh_inbound_sms").await.unwrap();
+    let api = inbound_sms::admin::InboundAdminApi::new(pool, keyring);
+    testing::serve(Routes::new(api.into_server())).await
+}
+
+/// outbound-sender's admin API over `db` (as `josh_outbound_sender`), with `keyring`, on port 0;
+/// its Twilio client points nowhere (nothing here sends).
+pub async fn serve_sender(db: &TestDb, keyring: crypto::Keyring, from: &str) -> Served {
+    use outbound_sender::{Outbound, Parts, Settings, Tuning};
+    let pool = db.pool_as("josh_outbound_sender").await.unwrap();
+    let client = twilio::client::MessagesClient::new(
+        "http://127.0.0.1:9",
+        "AC00000000000000000000000000000000",
+        secrecy::SecretString::from("unused"),
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap();
+    let sender = twilio::client::Sender::From(from.to_owned());
+    let api = outbound_sender::admin::SenderAdminApi::new(Outbound::new(Parts {
+        pool,
+        keyring,
+        pepper: crypto::PhonePepper::new("test-pepper").unwrap(),
+        client,
+        clock: Arc::new(platform::clock::SystemClock),
+        settings: Settings::new(sender, "https://josh.example", &Tuning::default()),
+    }));
+    testing::serve(Routes::new(api.into_server())).await
+}
+
 /// The CLI under test: its database and the admin API URLs it is given.
 pub struct Cli {
     pub db: TestDb,
@@ -71,11 +104,22 @@ impl Cli {
 
     /// Runs `joshctl args` with `JOSH_ADMIN_TOKEN` set to `token` when given.
     pub async fn run(&self, token: Option<&str>, args: &[&str]) -> Output {
+        self.run_env(token, args, &[]).await
+    }
+
+    /// [`Cli::run`] with `env` set on top of (overriding) the CLI's own settings.
+    pub async fn run_env(
+        &self,
+        token: Option<&str>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Output {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_joshctl"));
         cmd.args(args)
             .env_clear()
             .env("DATABASE_URL", self.db.url())
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().copied());
         if let Some(token) = token {
             cmd.env("JOSH_ADMIN_TOKEN", token);
         }

@@ -1,5 +1,5 @@
 //! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds,
-//! opening a region, deleting an account and exporting the router's data about a person. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
+//! opening and closing (pausing) a region, deleting an account and exporting the router's data about a person. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
 
 mod delete;
 mod export;
@@ -146,6 +146,24 @@ impl RouterAdmin for RouterAdminApi {
         let why = admin_auth::require_reason(&req.reason)?;
         let opened = region::open(&self.pool, &self.ctx, &admin, req.slug.trim(), why).await?;
         Ok(Response::new(opened))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn close_region(
+        &self,
+        request: Request<api::CloseRegionRequest>,
+    ) -> Result<Response<api::CloseRegionResponse>, Status> {
+        let admin = admin_auth::authorize(
+            &self.pool,
+            request.metadata(),
+            Role::OPERATORS,
+            "region.close",
+        )
+        .await?;
+        let req = request.get_ref();
+        let why = admin_auth::require_reason(&req.reason)?;
+        let closed = region::close(&self.pool, &self.ctx, &admin, req.slug.trim(), why).await?;
+        Ok(Response::new(closed))
     }
 
     #[tracing::instrument(skip_all)]

@@ -59,6 +59,13 @@ pub fn linkup_region_closed(region: &str) -> String {
     )
 }
 
+/// Initiating while ops have paused the open region (product-rules §8).
+pub fn linkup_region_paused(region: &str) -> String {
+    format!(
+        "We're paused here for now, so I can't plan LinkUps in {region} at the moment. Try again in a little while."
+    )
+}
+
 /// Initiating before the profile is complete: the interview resumes with `question`.
 pub fn linkup_profile_first(question: &str) -> String {
     format!("Let's finish your profile first. {question}")

@@ -84,6 +84,7 @@ fn all_texts() -> Vec<(String, usize)> {
         (linkup_too_soon("Wed afternoon"), 1),
         (LINKUP_DAILY_LIMIT.to_owned(), 1),
         (linkup_region_closed("San Francisco — Mission"), 2),
+        (linkup_region_paused("San Francisco — Mission"), 2),
         (linkup_profile_first(ASK_PACE), 1),
         (LINKUP_ON_HOLD.to_owned(), 1),
         (LINKUP_DROPPED_DRAFT.to_owned(), 1),

@@ -90,6 +90,11 @@ async fn eligible(
     let open =
         |p: &Placement| p.region_state == "open" && p.membership.as_deref() == Some("active");
     let place = match place {
+        Some(p) if open(&p) && p.paused => {
+            return Ok(Err(vec![Reply::say(copy::linkup_region_paused(
+                &p.display_name,
+            ))]));
+        }
         Some(p) if open(&p) => p,
         other => {
             let name = other.map_or_else(|| "your area".to_owned(), |p| p.display_name);

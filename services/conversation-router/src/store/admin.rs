@@ -170,6 +170,8 @@ pub struct RegionRow {
     pub timezone: String,
     /// Members still waitlisted.
     pub waitlisted: i64,
+    /// `rules.paused`: an open region closed for now by ops.
+    pub paused: bool,
 }
 
 /// The region with this slug, locked for the caller's transaction.
@@ -183,7 +185,8 @@ pub async fn region_for_update(
         r#"select id, state::text as "state!", display_name,
                   coalesce(rules->>'timezone', '') as "timezone!",
                   (select count(*) from region_memberships m
-                    where m.region_id = r.id and m.status = 'waitlisted') as "waitlisted!"
+                    where m.region_id = r.id and m.status = 'waitlisted') as "waitlisted!",
+                  coalesce(rules->'paused', 'false'::jsonb) = 'true'::jsonb as "paused!"
              from regions r where slug = $1 for update"#,
         slug
     )
@@ -197,6 +200,26 @@ pub async fn open_region(tx: &mut PgConnection, region_id: Uuid) -> Result<(), s
     sqlx::query!("update regions set state = 'open' where id = $1", region_id)
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+/// Pauses the region (`rules.paused = true`) or resumes it (the key removed).
+#[tracing::instrument(skip_all, fields(paused))]
+pub async fn set_region_paused(
+    tx: &mut PgConnection,
+    region_id: Uuid,
+    paused: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"update regions
+              set rules = case when $2 then rules || '{"paused": true}'::jsonb else rules - 'paused' end,
+                  updated_at = now()
+            where id = $1"#,
+        region_id,
+        paused
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

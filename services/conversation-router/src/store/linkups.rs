@@ -18,6 +18,8 @@ pub struct Placement {
     pub membership: Option<String>,
     /// IANA time zone.
     pub timezone: Option<String>,
+    /// `rules.paused`: ops closed the region for now (product-rules §8).
+    pub paused: bool,
 }
 
 /// Where the user is placed, if anywhere.
@@ -29,7 +31,8 @@ pub async fn placement(
     sqlx::query_as!(
         Placement,
         r#"select r.id as region_id, r.display_name, r.state::text as "region_state!",
-                  m.status::text as membership, r.rules ->> 'timezone' as timezone
+                  m.status::text as membership, r.rules ->> 'timezone' as timezone,
+                  coalesce(r.rules -> 'paused', 'false'::jsonb) = 'true'::jsonb as "paused!"
            from users u
            join regions r on r.id = u.region_id
            left join region_memberships m on m.user_id = u.id and m.region_id = r.id

@@ -85,6 +85,19 @@ pub async fn region_timezone(
     .flatten())
 }
 
+/// Whether ops paused the region (`rules.paused`, product-rules §8): no invites go out there.
+#[tracing::instrument(skip_all, fields(region_id = %region_id))]
+pub async fn region_paused(tx: &mut PgConnection, region_id: Uuid) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"select coalesce(rules->'paused', 'false'::jsonb) = 'true'::jsonb as "paused!"
+             from regions where id = $1"#,
+        region_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .unwrap_or(false))
+}
+
 /// An activity's display name and category, if it is in the active catalog.
 #[tracing::instrument(skip_all, fields(key))]
 pub async fn activity(
