@@ -25,7 +25,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
 
     // Cargo scans a directory given to rerun-if-changed recursively.
-    println!("cargo:rerun-if-changed={}", proto_root.display());
+    // Relative to this package, so a target directory shared by two checkouts notices changes in
+    // either (an absolute path would name only the checkout that built first).
+    println!("cargo:rerun-if-changed=../../proto");
     println!("cargo:rerun-if-changed=build.rs");
 
     let mut files = Vec::new();

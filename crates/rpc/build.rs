@@ -24,8 +24,10 @@ const SERVICES: [&str; 9] = [
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let proto_root = fs::canonicalize(manifest_dir.join("../../proto"))?;
+    // Relative to this package: an absolute path would tie the build cache to one checkout
+    // (a target directory shared by two clones would never see the other's proto changes).
     for file in SERVICES {
-        println!("cargo:rerun-if-changed={}", proto_root.join(file).display());
+        println!("cargo:rerun-if-changed=../../proto/{file}");
     }
     println!("cargo:rerun-if-changed=build.rs");
 
