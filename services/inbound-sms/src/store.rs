@@ -102,23 +102,13 @@ pub async fn claim_inbound(
     }))
 }
 
-/// The user whose phone hash this is, if any.
-#[tracing::instrument(skip_all)]
-pub async fn user_id_by_phone_hash(
-    tx: &mut PgConnection,
-    phone_hash: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("select id from users where phone_hash = $1", phone_hash)
-        .fetch_optional(&mut *tx)
-        .await
-}
-
 /// An audit row in `message_events`. The payload holds ids and counts only: never a body or a
 /// phone number.
 #[derive(Debug)]
 pub struct MessageEvent<'a> {
-    /// The user it is about, when known.
-    pub user_id: Option<Uuid>,
+    /// The phone hash of the number it is about, when known: the row names the user who has
+    /// that number (looked up in the insert itself, no separate round trip).
+    pub phone_hash: Option<&'a str>,
     /// E.g. `sms.received`, `sms.status_reported`.
     pub event_type: &'a str,
     /// Ids and counts.
@@ -135,8 +125,8 @@ pub async fn insert_message_event(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into message_events (user_id, event_type, payload, correlation_id)
-         values ($1, $2, $3, $4)",
-        event.user_id,
+         values ((select id from users where phone_hash = $1), $2, $3, $4)",
+        event.phone_hash,
         event.event_type,
         event.payload,
         event.correlation_id,

@@ -283,12 +283,8 @@ async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Erro
         tx.rollback().await?;
         return Ok(Outcome::Duplicate);
     }
-    let user_id = match &phone_hash {
-        Some(hash) => store::user_id_by_phone_hash(&mut tx, hash).await?,
-        None => None,
-    };
     let audit = MessageEvent {
-        user_id,
+        phone_hash: phone_hash.as_deref(),
         event_type: "sms.status_reported",
         payload: json!({
             "message_sid": callback.message_sid,

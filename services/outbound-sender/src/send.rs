@@ -112,20 +112,21 @@ impl Outbound {
     async fn step(&self, owner: &str, shutdown: &CancellationToken) -> Result<Step, SenderError> {
         let settings = &self.inner.settings;
         let sender = settings.sender.as_str();
-        let mut tx = self.inner.pool.begin().await?;
-        let paused = state::is_paused(&mut tx, sender).await?;
+        let now = self.inner.clock.now();
+        let mut conn = self.inner.pool.acquire().await?;
+        // One statement, its own transaction: the claim skips everything while the sender (or
+        // every sender) is paused. Only a pass that found nothing asks whether that was a pause.
+        let job = jobs::claim_due(&mut conn, now, now + settings.lease, owner, sender).await?;
+        let paused = match job {
+            Some(_) => false,
+            None => state::is_paused(&mut conn, sender).await?,
+        };
+        drop(conn);
         metrics::gauge!(crate::PAUSED_GAUGE, "sender" => sender.to_owned()).set(if paused {
             1.0
         } else {
             0.0
         });
-        if paused {
-            tx.commit().await?;
-            return Ok(Step::Idle);
-        }
-        let now = self.inner.clock.now();
-        let job = jobs::claim_due(&mut tx, now, now + settings.lease, owner, sender).await?;
-        tx.commit().await?;
         let Some(job) = job else {
             return Ok(Step::Idle);
         };

@@ -128,6 +128,8 @@ pub struct Job {
 /// while an earlier one to the same number is still pending, so a multi-text reply (the
 /// onboarding opening, the explanation, the first question) arrives in order.
 ///
+/// Nothing is claimed while `sender` is paused or the kill switch is on.
+///
 /// The claim also marks the send as started (`send_started_at`, kept when an earlier attempt
 /// left it): a worker that dies after this commit leaves the job in doubt, so the next attempt
 /// looks at Twilio first. This saves the separate "started" commit per text when the send
@@ -147,6 +149,9 @@ pub async fn claim_due(
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
            where j.status = 'pending' and j.run_at <= $1
              and (j.lease_until is null or j.lease_until < $1)
+             and not exists (
+               select 1 from sms_sender_pauses p
+               where p.sender in ($4, '*') and p.resumed_at is null)
              and not exists (
                select 1 from sms_outbound_jobs e
                where e.to_e164 = j.to_e164 and e.status = 'pending' and e.id <> j.id
