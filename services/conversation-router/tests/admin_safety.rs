@@ -285,7 +285,7 @@ async fn an_upheld_report_is_a_strike_that_escalates_and_is_reviewed_once() {
 }
 
 #[tokio::test]
-async fn a_first_upheld_report_warns_and_a_dismissed_one_adds_nothing() {
+async fn a_dismissal_adds_nothing_a_first_strike_warns_and_a_fourth_hard_holds() {
     let r = Router::new().await;
     let mut client = serve(&r).await;
     let report = ben_reports_cy(&r, "D").await;
@@ -361,6 +361,36 @@ async fn a_first_upheld_report_warns_and_a_dismissed_one_adds_nothing() {
     let sent = r.new_replies().await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].text, copy::REPORT_UPHELD_WARNING);
+    // Two more strikes (keywords), then a third report upheld: the 4th strike is a hard hold.
+    strikes(&r, CY, 2).await;
+    sqlx::query(
+        "insert into safety_reports (reporter_user_id, reported_user_id, report_type)
+         values ($1, $2, 'uncomfortable')",
+    )
+    .bind(r.user_id(ANN).await)
+    .bind(cy)
+    .execute(&r.db.pool)
+    .await
+    .unwrap();
+    let third = r
+        .scalar_text("select id::text from safety_reports where status = 'open'")
+        .await
+        .unwrap();
+    let hard = client
+        .review_report(authed(
+            review(&third, api::ReviewDecision::Uphold, "pattern"),
+            &engineering,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (hard.active_strike_points, hard.hold_state.as_str()),
+        (4, "hard_hold")
+    );
+    let sent = r.new_replies().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, copy::ACCOUNT_PAUSED);
     let missing = client
         .review_report(authed(
             review(
