@@ -22,6 +22,9 @@
 //! - `joshctl hold +1555... --state soft --reason ...`,
 //!   `joshctl region open|close SLUG --reason ...`: the router's admin API (`ROUTER_ADMIN_URL`,
 //!   `JOSH_ADMIN_TOKEN`).
+//! - `joshctl safety list [--status open] [--user +1555...|USER_ID] [--json]`,
+//!   `joshctl safety review REPORT_ID --uphold|--dismiss --reason ...`: the safety review queue
+//!   (reports and incidents, reporter never shown) through the router's admin API.
 //! - `joshctl user messages +1555... [--bodies --reason ...]`: a person's texts in time order
 //!   (inbound-sms's and outbound-sender's admin APIs, `INBOUND_ADMIN_URL`, `SENDER_ADMIN_URL`);
 //!   `joshctl user export +1555... --reason ... [--out FILE]`: every service's data about them.
@@ -45,6 +48,7 @@ mod linkup;
 mod maintain;
 mod phone;
 mod region;
+mod safety;
 mod sender;
 mod tokens;
 mod user_export;
@@ -112,6 +116,9 @@ enum Command {
     /// Regions, through the router's admin API.
     #[command(subcommand)]
     Region(region::RegionCommand),
+    /// The safety review queue (reports and incidents), through the router's admin API.
+    #[command(subcommand)]
+    Safety(safety::SafetyCommand),
     /// Outbound senders and jobs, through outbound-sender's admin API (`SENDER_ADMIN_URL`).
     #[command(subcommand)]
     Sender(sender::SenderCommand),
@@ -158,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => return admin::user(&cli.admin, command).await,
         Command::Hold(args) => return admin::hold(&cli.admin, args).await,
         Command::Region(command) => return region::run(&cli.admin, command).await,
+        Command::Safety(command) => return safety::run(&cli.admin, command).await,
         Command::Sender(command) => return sender::run(&cli.admin, command).await,
         Command::Linkup(command) => return linkup::run(&cli.admin, command).await,
         Command::Billing(command) => return billing::run(&cli.admin, command).await,

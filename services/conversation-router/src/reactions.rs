@@ -111,7 +111,9 @@ impl ReactionsHandler {
                     partition: &partition,
                 };
                 let why = ("no_show", "reported not attending a locked LinkUp");
-                crate::screening::strike(tx, &self.ctx, &cause, user, why).await
+                crate::screening::strike(tx, &self.ctx, &cause, user, why)
+                    .await
+                    .map(|_| ())
             }
             _ => Err(RouterError::UnexpectedEvent(
                 "not a matcher fact the router reacts to",

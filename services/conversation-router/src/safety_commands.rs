@@ -128,11 +128,7 @@ pub async fn report(
         user_id: Some(*reported),
         phone_hash: msg.phone_hash,
         incident_type: "user_report",
-        severity: if report_type == ReportType::Inappropriate {
-            3
-        } else {
-            2
-        },
+        severity: crate::store::cases::report_severity(&label),
         details: serde_json::json!({ "report_id": report_id, "report_type": label }),
     };
     let incident_id = store::open_incident(tx, &incident).await?;

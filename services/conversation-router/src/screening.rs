@@ -156,6 +156,15 @@ impl<'a> Cause<'a> {
     }
 }
 
+/// What a strike did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Struck {
+    /// Strike points active within the window, this one included.
+    pub active: i64,
+    /// The hold the strikes escalated to (`soft_hold` or `hard_hold`), if any.
+    pub escalated_to: Option<&'static str>,
+}
+
 /// Records a strike (`why` = strike type and reason) and applies the hold thresholds: 3 active
 /// in 90 days → a 7-day soft hold, 4 or more → a hard hold.
 pub(crate) async fn strike(
@@ -164,7 +173,7 @@ pub(crate) async fn strike(
     cause: &Cause<'_>,
     user_id: Uuid,
     why: (&str, &str),
-) -> Result<(), RouterError> {
+) -> Result<Struck, RouterError> {
     let now = ctx.clock.now();
     let active = store::add_strike(tx, user_id, why.0, why.1, now).await?;
     let escalation = if active >= 4 {
@@ -178,10 +187,13 @@ pub(crate) async fn strike(
     } else {
         None
     };
-    if let Some(h) = escalation {
-        hold(tx, ctx, cause, user_id, &h, "").await?;
+    if let Some(h) = &escalation {
+        hold(tx, ctx, cause, user_id, h, "").await?;
     }
-    Ok(())
+    Ok(Struck {
+        active,
+        escalated_to: escalation.map(|h| h.state),
+    })
 }
 
 /// A hold to apply.

@@ -1,6 +1,9 @@
 //! The router's admin gRPC API (`josh.admin.v1.RouterAdmin`): a user's timeline, safety holds,
-//! opening and closing (pausing) a region, deleting an account and exporting the router's data about a person. Every call is authenticated by `admin_auth` and written to `admin_audit_log`.
+//! opening and closing (pausing) a region, deleting an account, exporting the router's data about
+//! a person and the safety review queue. Every call is authenticated by `admin_auth` and written
+//! to `admin_audit_log`.
 
+mod cases;
 mod delete;
 mod export;
 mod hold;
@@ -63,6 +66,17 @@ impl<'a> UserRef<'a> {
         }
     }
 
+    fn from_cases(
+        user: Option<&'a api::list_safety_cases_request::User>,
+    ) -> Result<Option<Self>, Status> {
+        use api::list_safety_cases_request::User;
+        match user {
+            Some(User::PhoneE164(p)) => Ok(Some(Self::Phone(p))),
+            Some(User::UserId(id)) => parse_id(id).map(Some),
+            None => Ok(None),
+        }
+    }
+
     fn from_hold(user: Option<&'a api::set_hold_request::User>) -> Result<Self, Status> {
         use api::set_hold_request::User;
         match user {
@@ -87,6 +101,9 @@ impl<'a> UserRef<'a> {
             .ok_or_else(|| Status::not_found("no such user"))
     }
 }
+
+/// Who may review safety reports: support and engineering (ops run the service, not cases).
+const REVIEWERS: &[Role] = &[Role::Support, Role::Engineering];
 
 fn parse_id(id: &str) -> Result<UserRef<'_>, Status> {
     Uuid::parse_str(id)
@@ -193,5 +210,52 @@ impl RouterAdmin for RouterAdminApi {
         export::export(&self.pool, request.metadata(), request.get_ref())
             .await
             .map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_safety_cases(
+        &self,
+        request: Request<api::ListSafetyCasesRequest>,
+    ) -> Result<Response<api::ListSafetyCasesResponse>, Status> {
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), Role::ANY, "safety.list").await?;
+        let req = request.get_ref();
+        let status = match req.status.trim() {
+            "" => None,
+            s @ ("open" | "reviewing" | "resolved") => Some(s),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "status must be open, reviewing or resolved",
+                ));
+            }
+        };
+        let user = UserRef::from_cases(req.user.as_ref())?;
+        let listed = cases::list(&self.pool, &self.ctx, &admin, status, user, req.limit).await?;
+        Ok(Response::new(listed))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn review_report(
+        &self,
+        request: Request<api::ReviewReportRequest>,
+    ) -> Result<Response<api::ReviewReportResponse>, Status> {
+        let admin =
+            admin_auth::authorize(&self.pool, request.metadata(), REVIEWERS, "safety.review")
+                .await?;
+        let req = request.get_ref();
+        let report_id = Uuid::parse_str(req.report_id.trim())
+            .map_err(|_| Status::invalid_argument("report_id is not a UUID"))?;
+        let uphold = match api::ReviewDecision::try_from(req.decision) {
+            Ok(api::ReviewDecision::Uphold) => true,
+            Ok(api::ReviewDecision::Dismiss) => false,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "decision must be uphold or dismiss",
+                ));
+            }
+        };
+        let why = admin_auth::require_reason(&req.reason)?;
+        let reviewed = cases::review(&self.pool, &self.ctx, &admin, report_id, uphold, why).await?;
+        Ok(Response::new(reviewed))
     }
 }

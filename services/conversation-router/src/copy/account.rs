@@ -81,6 +81,9 @@ pub fn ask_report_who(names: &[String]) -> String {
 pub const ASK_REPORT_WHAT: &str = "What happened? A inappropriate, B made me uncomfortable, \
 C no-show or late cancel, D other";
 
+/// To a reported person when the team upholds the report and it did not pause their account.
+pub const REPORT_UPHELD_WARNING: &str = "We reviewed a report from a recent LinkUp. Let's keep JOSH kind and reliable: more reports can pause your account.";
+
 /// REPORT filed.
 pub const REPORT_FILED: &str =
     "Thanks for telling me. Our team will review it. If you're in danger, call 911.";

@@ -25,6 +25,7 @@ fn all_texts() -> Vec<(String, usize)> {
         (CRISIS.to_owned(), 1),
         (SAFETY_WARNING.to_owned(), 1),
         (ACCOUNT_PAUSED.to_owned(), 1),
+        (REPORT_UPHELD_WARNING.to_owned(), 1),
         (SLOW_DOWN.to_owned(), 1),
         (SYSTEM_ERROR.to_owned(), 1),
         (REGISTER_WELCOME.to_owned(), 1),
