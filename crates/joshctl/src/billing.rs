@@ -51,29 +51,30 @@ fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
+/// The entitlement in one phrase: "eligible (active) until ...", or "never decided".
+pub(crate) fn membership(v: &api::BillingView) -> String {
+    let Some(e) = &v.entitlement else {
+        return "never decided".to_owned();
+    };
+    let eligible = if e.eligible_now {
+        "eligible"
+    } else {
+        "not eligible"
+    };
+    let until = at(e.expires_at.as_ref());
+    let until = if until.is_empty() {
+        String::new()
+    } else {
+        format!(" until {until}")
+    };
+    format!("{eligible} ({}){until}", e.reason)
+}
+
 fn view_table(v: &api::BillingView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<10} {}", "user", v.user_id);
     let _ = writeln!(out, "{:<10} {}", "customer", or_dash(&v.stripe_customer_id));
-    match &v.entitlement {
-        Some(e) => {
-            let eligible = if e.eligible_now {
-                "eligible"
-            } else {
-                "not eligible"
-            };
-            let until = at(e.expires_at.as_ref());
-            let until = if until.is_empty() {
-                String::new()
-            } else {
-                format!(" until {until}")
-            };
-            let _ = writeln!(out, "{:<10} {eligible} ({}){until}", "member", e.reason);
-        }
-        None => {
-            let _ = writeln!(out, "{:<10} never decided", "member");
-        }
-    }
+    let _ = writeln!(out, "{:<10} {}", "member", membership(v));
     let _ = writeln!(
         out,
         "\n{:<28}  {:<18}  {:<25}  {:<25}  CANCEL AT END",

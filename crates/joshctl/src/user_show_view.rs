@@ -88,23 +88,7 @@ fn linkups_header(l: &api::ListLinkupsResponse) -> String {
 fn billing_header(v: &api::BillingView) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<10} {}", "customer", or_dash(&v.stripe_customer_id));
-    let member = v.entitlement.as_ref().map_or_else(
-        || "never decided".to_owned(),
-        |e| {
-            let eligible = if e.eligible_now {
-                "eligible"
-            } else {
-                "not eligible"
-            };
-            let until = at(e.expires_at.as_ref());
-            let until = if until.is_empty() {
-                String::new()
-            } else {
-                format!(" until {until}")
-            };
-            format!("{eligible} ({}){until}", e.reason)
-        },
-    );
+    let member = crate::billing::membership(v);
     let _ = writeln!(out, "{:<10} {member}", "member");
     for s in &v.subscriptions {
         let end = at(s.current_period_end.as_ref());

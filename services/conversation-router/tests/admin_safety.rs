@@ -45,21 +45,15 @@ async fn ben_reports_cy(r: &Router, kind: &str) -> String {
         r.onboard(phone, name).await;
     }
     let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    for (phone, role) in [
-        (ANN, "initiator"),
-        (BEN, "participant"),
-        (CY, "participant"),
-    ] {
-        sqlx::query(
-            "insert into linkup_participants (linkup_id, user_id, role) values ($1, $2, $3)",
-        )
-        .bind(linkup)
-        .bind(r.user_id(phone).await)
-        .bind(role)
-        .execute(&r.db.pool)
-        .await
-        .unwrap();
-    }
+    r.seat(
+        linkup,
+        &[
+            (ANN, "initiator"),
+            (BEN, "participant"),
+            (CY, "participant"),
+        ],
+    )
+    .await;
     let names = r.text(BEN, "report").await;
     let cy_index = if names[0].contains("1 Cy") { "1" } else { "2" };
     assert_eq!(r.text(BEN, cy_index).await, [copy::ASK_REPORT_WHAT]);

@@ -16,21 +16,15 @@ async fn met(r: &Router) -> uuid::Uuid {
         r.onboard(phone, name).await;
     }
     let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    for (phone, role) in [
-        (ANN, "initiator"),
-        (BEN, "participant"),
-        (CY, "participant"),
-    ] {
-        sqlx::query(
-            "insert into linkup_participants (linkup_id, user_id, role) values ($1, $2, $3)",
-        )
-        .bind(linkup)
-        .bind(r.user_id(phone).await)
-        .bind(role)
-        .execute(&r.db.pool)
-        .await
-        .unwrap();
-    }
+    r.seat(
+        linkup,
+        &[
+            (ANN, "initiator"),
+            (BEN, "participant"),
+            (CY, "participant"),
+        ],
+    )
+    .await;
     linkup
 }
 

@@ -23,17 +23,8 @@ async fn locked(r: &Router) -> uuid::Uuid {
         .execute(&r.db.pool)
         .await
         .unwrap();
-    for (phone, role) in [(ANN, "initiator"), (BEN, "participant")] {
-        sqlx::query(
-            "insert into linkup_participants (linkup_id, user_id, role) values ($1, $2, $3)",
-        )
-        .bind(linkup)
-        .bind(r.user_id(phone).await)
-        .bind(role)
-        .execute(&r.db.pool)
-        .await
-        .unwrap();
-    }
+    r.seat(linkup, &[(ANN, "initiator"), (BEN, "participant")])
+        .await;
     linkup
 }
 

@@ -216,6 +216,21 @@ impl Router {
         .unwrap()
     }
 
+    /// Seats `members` (phone, role) in `linkup` as the matcher would (written as the superuser).
+    pub async fn seat(&self, linkup: uuid::Uuid, members: &[(&str, &str)]) {
+        for (phone, role) in members {
+            sqlx::query(
+                "insert into linkup_participants (linkup_id, user_id, role) values ($1, $2, $3)",
+            )
+            .bind(linkup)
+            .bind(self.user_id(phone).await)
+            .bind(*role)
+            .execute(&self.db.pool)
+            .await
+            .unwrap();
+        }
+    }
+
     /// `phone` texts `text`; returns the texts JOSH sends back.
     pub async fn text(&self, phone: &str, text: &str) -> Vec<String> {
         let envelope = self.envelope(phone, text);
