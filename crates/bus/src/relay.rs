@@ -238,8 +238,8 @@ impl Relay {
                 payload: r.payload,
             })
             .collect();
-        let (published, failure) = self.publish_rows(rows).await;
-        if let Some((id, error)) = &failure {
+        let (published, failures) = self.publish_rows(rows).await;
+        for (id, error) in &failures {
             sqlx::query!(
                 "update event_outbox set attempts = attempts + 1, last_error = $2 where id = $1",
                 id,
@@ -257,7 +257,7 @@ impl Relay {
         tx.commit().await?;
         metrics::counter!("bus_outbox_published_total", "producer" => self.producer)
             .increment(published.len() as u64);
-        match failure {
+        match failures.into_iter().next() {
             Some((_, error)) => Err(error),
             None => Ok(BatchReport {
                 published: published.len(),
@@ -266,12 +266,12 @@ impl Relay {
         }
     }
 
-    /// Publishes `rows` (in id order) and returns the ids JetStream acknowledged, and the first
-    /// row that failed. Rows of different subjects are in flight together; a row waits for the
+    /// Publishes `rows` (in id order) and returns the ids JetStream acknowledged, and the rows
+    /// that failed (the first failure first; each gets its attempt and error recorded). Rows of different subjects are in flight together; a row waits for the
     /// previous row of its own subject to be acknowledged, so each subject (a partition, which
     /// is what consumers order by) keeps id order even when a publish fails: after a failure
     /// nothing more is sent, and the failed row's later rows stay unpublished behind it.
-    async fn publish_rows(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Option<(i64, BusError)>) {
+    async fn publish_rows(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Vec<(i64, BusError)>) {
         let mut acked = Vec::with_capacity(rows.len());
         let mut in_flight: VecDeque<(i64, String, PublishAckFuture)> = VecDeque::new();
         let mut failure = None;
@@ -308,14 +308,14 @@ impl Relay {
             }
         }
         // Rows of other subjects already sent may still be acknowledged after a failure.
+        let mut failures: Vec<(i64, BusError)> = failure.into_iter().collect();
         for (id, subject, ack) in in_flight {
             match ack.await {
                 Ok(_) => acked.push(id),
-                Err(e) if failure.is_none() => failure = Some((id, BusError::publish(&subject, e))),
-                Err(_) => {}
+                Err(e) => failures.push((id, BusError::publish(&subject, e))),
             }
         }
-        (acked, failure)
+        (acked, failures)
     }
 
     async fn record_lag(&self) {
