@@ -1,6 +1,7 @@
 //! billing's settings, read from the environment and validated at start.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use platform::config::{self, CommonConfig, ConfigError, Env};
 use secrecy::ExposeSecret;
@@ -26,6 +27,10 @@ pub struct Config {
     pub stripe_prices: Prices,
     /// `STRIPE_API_BASE`: the Stripe API (default `https://api.stripe.com`; the simulator in dev and tests).
     pub stripe_api_base: String,
+    /// `BILLING_RECONCILE_INTERVAL_SECS`: how often the service runs the reconciliation pass
+    /// itself (default 900, at most 86400). `0` turns the in-process pass off, for deployments
+    /// where a scheduler runs `billing reconcile` (one pass, then exit) instead.
+    pub reconcile_interval: Option<Duration>,
 }
 
 /// The Stripe price ids of the one plan.
@@ -59,6 +64,15 @@ impl Config {
                     .unwrap_or_else(|| "price_josh_annual".to_owned()),
             },
             stripe_api_base: env.base_url_or("STRIPE_API_BASE", "https://api.stripe.com")?,
+            reconcile_interval: env.parsed_or(
+                "BILLING_RECONCILE_INTERVAL_SECS",
+                Some(crate::reconcile::PERIOD),
+                |v| match v.parse::<u64>() {
+                    Ok(0) => Ok(None),
+                    Ok(n @ 1..=86_400) => Ok(Some(Duration::from_secs(n))),
+                    _ => Err("expected whole seconds from 0 (off) to 86400"),
+                },
+            )?,
         })
     }
 }

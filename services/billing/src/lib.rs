@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use platform::clock::{SharedClock, SystemClock};
 use platform::{HostError, ServiceHost};
+use secrecy::ExposeSecret as _;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -130,6 +131,7 @@ impl Service {
         });
         let erasure = erasure::ErasureHandler::new(self.clock.clone(), processor.stripe().clone());
         let dlq_pool = self.host.pool().clone();
+        let reconcile_interval = self.config.reconcile_interval;
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let dead_letters =
                 dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
@@ -150,12 +152,19 @@ impl Service {
                     tracing::error!(error = %platform::errors::ErrorChain(&error), "gRPC server failed");
                 }
             };
-            vec![
+            let mut tasks = vec![
                 tokio::spawn(serve_grpc),
                 tokio::spawn(erase),
                 tokio::spawn(worker::run(processor.clone(), wake, shutdown.clone())),
-                tokio::spawn(reconcile::run(processor, shutdown.clone())),
-            ]
+            ];
+            if let Some(period) = reconcile_interval {
+                tasks.push(tokio::spawn(reconcile::run(
+                    processor,
+                    period,
+                    shutdown.clone(),
+                )));
+            }
+            tasks
         };
         bus::run_service(
             self.host,
@@ -167,4 +176,29 @@ impl Service {
         )
         .await
     }
+}
+
+/// One reconciliation pass, then return (`billing reconcile`, for a scheduler such as a
+/// Kubernetes CronJob when `BILLING_RECONCILE_INTERVAL_SECS=0` turns the in-process pass off).
+/// Needs only Postgres and Stripe: no listener, no NATS.
+///
+/// # Errors
+/// [`BillingError`](error::BillingError) when the pass cannot start or cannot list its work;
+/// single subscriptions that fail are counted in the report and left for the next pass.
+pub async fn reconcile_once(
+    config: &Config,
+    clock: SharedClock,
+) -> Result<reconcile::Report, error::BillingError> {
+    let options: sqlx::postgres::PgConnectOptions =
+        config.common.database_url.expose_secret().parse()?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect_lazy_with(options.application_name("billing-reconcile"));
+    let stripe =
+        stripe::StripeClient::new(&config.stripe_api_base, config.stripe_secret_key.clone())?;
+    let processor = process::Processor::new(pool.clone(), config.keyring.clone(), clock, stripe);
+    let report = reconcile::pass(&processor).await?;
+    pool.close().await;
+    Ok(report)
 }

@@ -14,7 +14,7 @@ use crate::process::Processor;
 use crate::store;
 use crate::wire;
 
-/// How often the job runs.
+/// How often the job runs by default (`BILLING_RECONCILE_INTERVAL_SECS`).
 pub const PERIOD: Duration = Duration::from_secs(15 * 60);
 
 /// What one pass did.
@@ -28,9 +28,9 @@ pub struct Report {
     pub expired: usize,
 }
 
-/// Runs a pass every [`PERIOD`] until `shutdown`.
-pub async fn run(processor: Processor, shutdown: CancellationToken) {
-    let mut ticks = tokio::time::interval(PERIOD);
+/// Runs a pass every `period` until `shutdown`.
+pub async fn run(processor: Processor, period: Duration, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(period);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -24,5 +24,6 @@ testkit::service_contract! {
         ("STRIPE_SECRET_KEY", "pk_test_publishable"),
         ("STRIPE_WEBHOOK_SECRET", "notwhsec"),
         ("STRIPE_API_BASE", "stripe.local"),
+        ("BILLING_RECONCILE_INTERVAL_SECS", "soon"),
     ],
 }

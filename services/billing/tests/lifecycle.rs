@@ -257,3 +257,56 @@ async fn a_deleted_customer_is_forgotten_and_not_relinked_by_its_last_events() {
     assert_eq!(linked, 0, "the next checkout creates a new customer");
     assert_eq!(b.reason(user).await, Reason::SubscriptionEnded);
 }
+
+/// `billing reconcile` (a scheduler's one pass) as the binary runs it: from its config, with only
+/// Postgres and Stripe; `BILLING_RECONCILE_INTERVAL_SECS=0` turns the service's own pass off.
+#[tokio::test]
+async fn one_reconciliation_pass_from_the_config_as_a_scheduled_job_runs_it() {
+    use platform::config::Env;
+
+    let b = Billing::new().await;
+    let user = b.user("+14155550119").await;
+    b.deliver(&Sub::new(user, 19).checkout("evt_c19", T0)).await;
+    b.set_time(T0 + 16 * 60);
+
+    let database_url = format!(
+        "postgres://postgres@{}/{}?options=-c%20role%3Djosh_billing",
+        b.db.postgres_addr().unwrap(),
+        b.db.name
+    );
+    let config = |interval: Option<&str>| {
+        let mut env = testkit::service::service_env(&database_url, "nats://127.0.0.1:1");
+        let mut set = vec![
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_API_BASE", "http://127.0.0.1:1"),
+        ];
+        set.extend(interval.map(|v| ("BILLING_RECONCILE_INTERVAL_SECS", v)));
+        for (name, value) in set {
+            env.retain(|(n, _)| n != name);
+            env.push((name.to_owned(), value.to_owned()));
+        }
+        billing::Config::from_env(&Env::from_pairs(env))
+    };
+    assert_eq!(
+        config(None).unwrap().reconcile_interval,
+        Some(reconcile::PERIOD)
+    );
+    assert_eq!(
+        config(Some("60")).unwrap().reconcile_interval,
+        Some(std::time::Duration::from_secs(60))
+    );
+    let refused = config(Some("soon")).unwrap_err().to_string();
+    assert!(
+        refused.contains("BILLING_RECONCILE_INTERVAL_SECS"),
+        "{refused}"
+    );
+    let config = config(Some("0")).unwrap();
+    assert_eq!(config.reconcile_interval, None);
+
+    let report = billing::reconcile_once(&config, std::sync::Arc::new(b.clock.clone()))
+        .await
+        .unwrap();
+    assert_eq!(report.expired, 1);
+    assert_eq!(b.reason(user).await, Reason::NoSubscription);
+}
