@@ -41,19 +41,7 @@ async fn count(r: &Router, sql: &str) -> i64 {
 
 /// Ann, Ben and Cy met at a LinkUp; Ben reports Cy (`kind`: A..D) by SMS. The report's id.
 async fn ben_reports_cy(r: &Router, kind: &str) -> String {
-    for (phone, name) in [(ANN, "Ann"), (BEN, "Ben"), (CY, "Cy")] {
-        r.onboard(phone, name).await;
-    }
-    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    r.seat(
-        linkup,
-        &[
-            (ANN, "initiator"),
-            (BEN, "participant"),
-            (CY, "participant"),
-        ],
-    )
-    .await;
+    r.met(&[(ANN, "Ann"), (BEN, "Ben"), (CY, "Cy")]).await;
     let names = r.text(BEN, "report").await;
     let cy_index = if names[0].contains("1 Cy") { "1" } else { "2" };
     assert_eq!(r.text(BEN, cy_index).await, [copy::ASK_REPORT_WHAT]);

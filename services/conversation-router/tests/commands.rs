@@ -12,20 +12,7 @@ const BEN: &str = "+15555550192";
 const CY: &str = "+15555550193";
 
 async fn met(r: &Router) -> uuid::Uuid {
-    for (phone, name) in [(ANN, "Ann"), (BEN, "Ben"), (CY, "Cy")] {
-        r.onboard(phone, name).await;
-    }
-    let linkup = r.linkup(ANN, "coffee", "SAT_MORNING").await;
-    r.seat(
-        linkup,
-        &[
-            (ANN, "initiator"),
-            (BEN, "participant"),
-            (CY, "participant"),
-        ],
-    )
-    .await;
-    linkup
+    r.met(&[(ANN, "Ann"), (BEN, "Ben"), (CY, "Cy")]).await
 }
 
 async fn count(r: &Router, sql: &str) -> i64 {

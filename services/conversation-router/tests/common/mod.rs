@@ -231,6 +231,22 @@ impl Router {
         }
     }
 
+    /// `people` (phone, first name) registered and seated in one coffee LinkUp, the first as its
+    /// initiator; the LinkUp's id.
+    pub async fn met(&self, people: &[(&str, &str)]) -> uuid::Uuid {
+        for (phone, name) in people {
+            self.onboard(phone, name).await;
+        }
+        let linkup = self.linkup(people[0].0, "coffee", "SAT_MORNING").await;
+        let seats: Vec<(&str, &str)> = people
+            .iter()
+            .enumerate()
+            .map(|(i, (phone, _))| (*phone, if i == 0 { "initiator" } else { "participant" }))
+            .collect();
+        self.seat(linkup, &seats).await;
+        linkup
+    }
+
     /// `phone` texts `text`; returns the texts JOSH sends back.
     pub async fn text(&self, phone: &str, text: &str) -> Vec<String> {
         let envelope = self.envelope(phone, text);
