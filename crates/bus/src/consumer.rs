@@ -20,6 +20,10 @@ use crate::inbox::{self, Handler, HandlerError};
 use crate::topology::{ConsumerSpec, Ordering, ensure_consumers};
 use platform::errors::ErrorChain;
 
+mod batch;
+
+pub use batch::deliver_batch;
+
 /// What happened to one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -97,6 +101,11 @@ pub async fn deliver<H: Handler>(
     Ok(Outcome::Handled)
 }
 
+/// How many times the server has delivered `message` (1 the first time).
+fn delivery_number(message: &Message) -> i64 {
+    message.info().map(|i| i.delivered).unwrap_or(1)
+}
+
 struct Worker<H> {
     js: jetstream::Context,
     pool: PgPool,
@@ -150,11 +159,16 @@ impl<H: Handler> Worker<H> {
                 let Ok(permit) = permits.clone().acquire_owned().await else {
                     break;
                 };
+                let (batch, ended) =
+                    batch::take_ready(message, &mut messages, self.spec.batch_size());
                 let worker = self.clone();
                 in_flight.spawn(async move {
-                    worker.process(message).await;
+                    worker.process_all(batch).await;
                     drop(permit);
                 });
+                if ended {
+                    break;
+                }
                 // Reap finished tasks so the set does not grow.
                 while in_flight.try_join_next().is_some() {}
             }
@@ -164,14 +178,8 @@ impl<H: Handler> Worker<H> {
 
     /// Handles one delivery end to end and settles it with the server.
     async fn process(&self, message: Message) -> Outcome {
-        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
-        let labels = [
-            ("consumer", self.spec.consumer),
-            ("type", self.spec.payload.type_name),
-        ];
-        if delivered > 1 {
-            metrics::counter!("bus_consumer_redelivered_total", &labels).increment(1);
-        }
+        let delivered = self.delivery_count(&message);
+        let labels = self.labels();
         let envelope = match Envelope::decode(message.payload.clone()) {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -179,31 +187,13 @@ impl<H: Handler> Worker<H> {
                 return self.dead_letter(&message, delivered, reason).await;
             }
         };
-        let span = tracing::info_span!(
-            "consume",
-            consumer = self.spec.consumer,
-            event_type = %envelope.r#type,
-            event_id = %envelope.event_id,
-            delivered,
-        );
-        if let Some(headers) = message.headers.as_ref() {
-            platform::trace_context::set_parent_from_nats(&span, headers);
-        }
+        let span = self.span(&message, &envelope, delivered);
         let started = Instant::now();
         let result = self.handle(&envelope).instrument(span).await;
         metrics::histogram!("bus_handler_seconds", &labels).record(started.elapsed().as_secs_f64());
         match result {
             Ok(outcome) => {
-                if let Err(error) = message.double_ack().await {
-                    // Redelivery will find the inbox record and ack then.
-                    tracing::warn!(consumer = self.spec.consumer, error = %error, "ack failed");
-                }
-                let name = if outcome == Outcome::Handled {
-                    "bus_consumer_handled_total"
-                } else {
-                    "bus_consumer_duplicates_total"
-                };
-                metrics::counter!(name, &labels).increment(1);
+                self.acknowledge(&message, outcome).await;
                 outcome
             }
             Err(HandlerError::Retry(error)) if delivered < self.spec.max_deliver => {
@@ -227,6 +217,51 @@ impl<H: Handler> Worker<H> {
         }
     }
 
+    fn labels(&self) -> [(&'static str, &'static str); 2] {
+        [
+            ("consumer", self.spec.consumer),
+            ("type", self.spec.payload.type_name),
+        ]
+    }
+
+    /// The message's delivery number (1 the first time), counting redeliveries.
+    fn delivery_count(&self, message: &Message) -> i64 {
+        let delivered = delivery_number(message);
+        if delivered > 1 {
+            metrics::counter!("bus_consumer_redelivered_total", &self.labels()).increment(1);
+        }
+        delivered
+    }
+
+    /// The span handling `envelope` runs in, continuing the producer's trace.
+    fn span(&self, message: &Message, envelope: &Envelope, delivered: i64) -> tracing::Span {
+        let span = tracing::info_span!(
+            "consume",
+            consumer = self.spec.consumer,
+            event_type = %envelope.r#type,
+            event_id = %envelope.event_id,
+            delivered,
+        );
+        if let Some(headers) = message.headers.as_ref() {
+            platform::trace_context::set_parent_from_nats(&span, headers);
+        }
+        span
+    }
+
+    /// Acknowledges a message whose effects committed (or that was handled before).
+    async fn acknowledge(&self, message: &Message, outcome: Outcome) {
+        if let Err(error) = message.double_ack().await {
+            // Redelivery will find the inbox record and ack then.
+            tracing::warn!(consumer = self.spec.consumer, error = %error, "ack failed");
+        }
+        let name = if outcome == Outcome::Handled {
+            "bus_consumer_handled_total"
+        } else {
+            "bus_consumer_duplicates_total"
+        };
+        metrics::counter!(name, &self.labels()).increment(1);
+    }
+
     async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandlerError> {
         deliver(
             &self.pool,
@@ -243,10 +278,7 @@ impl<H: Handler> Worker<H> {
         delivered: i64,
         reason: DeadLetterReason,
     ) -> Outcome {
-        let labels = [
-            ("consumer", self.spec.consumer),
-            ("type", self.spec.payload.type_name),
-        ];
+        let labels = self.labels();
         match dlq::publish(&self.js, self.spec.consumer, message, delivered, &reason).await {
             Ok(()) => {
                 metrics::counter!("bus_consumer_dead_lettered_total", &labels).increment(1);

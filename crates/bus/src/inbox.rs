@@ -85,6 +85,37 @@ pub async fn claim(
     Ok(inserted == 1)
 }
 
+/// Records that `consumer` handles each of `envelopes` in one statement, returning the event
+/// ids it had not handled before (an id appearing twice is returned once).
+///
+/// # Errors
+/// Fails when the insert fails or an event id is not a UUID.
+#[tracing::instrument(skip_all, fields(consumer, events = envelopes.len()))]
+pub async fn claim_many(
+    tx: &mut PgConnection,
+    consumer: &str,
+    envelopes: &[&Envelope],
+) -> Result<std::collections::HashSet<uuid::Uuid>, HandlerError> {
+    let mut ids = Vec::with_capacity(envelopes.len());
+    let mut types = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        ids.push(uuid::Uuid::parse_str(&envelope.event_id).map_err(HandlerError::reject)?);
+        types.push(envelope.r#type.clone());
+    }
+    let claimed = sqlx::query_scalar!(
+        "insert into event_inbox (consumer, event_id, event_type)
+         select $1, e.id, e.type from unnest($2::uuid[], $3::text[]) as e(id, type)
+         on conflict do nothing
+         returning event_id",
+        consumer,
+        &ids,
+        &types
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(claimed.into_iter().collect())
+}
+
 /// Deletes inbox records older than `retention` (well past the stream's own retention, after
 /// which no redelivery can arrive).
 ///

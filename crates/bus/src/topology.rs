@@ -88,6 +88,9 @@ pub struct ConsumerSpec {
     pub ack_wait: Duration,
     /// Delay before retry N (the last entry repeats); also the server's backoff for missed acks.
     pub retry_backoff: Vec<Duration>,
+    /// Most messages an unordered consumer handles in one transaction (1: one at a time).
+    /// Ordered consumers always take one message per partition at a time.
+    pub batch: usize,
 }
 
 impl ConsumerSpec {
@@ -101,6 +104,7 @@ impl ConsumerSpec {
             max_deliver: 5,
             ack_wait: Duration::from_secs(30),
             retry_backoff: [1, 5, 30, 120].map(Duration::from_secs).to_vec(),
+            batch: 1,
         }
     }
 
@@ -113,6 +117,23 @@ impl ConsumerSpec {
         Self {
             ordering: Ordering::Unordered { concurrency },
             ..Self::ordered(consumer, payload)
+        }
+    }
+
+    /// Lets an unordered consumer handle up to `batch` messages that arrived together in one
+    /// transaction: one inbox statement and one commit for all of them. When any of them fails,
+    /// the transaction rolls back and each is handled on its own (so only the failing one is
+    /// retried or dead-lettered). No effect on ordered consumers.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// How many messages are handled in one transaction.
+    pub fn batch_size(&self) -> usize {
+        match self.ordering {
+            Ordering::PerKey => 1,
+            Ordering::Unordered { .. } => self.batch.max(1),
         }
     }
 
@@ -158,7 +179,8 @@ impl ConsumerSpec {
             Ordering::Unordered { concurrency } => vec![(
                 subjects::durable_name(self.consumer, self.payload.type_name, None),
                 subjects::all_partitions(self.payload),
-                i64::try_from(concurrency.max(1) * 2).unwrap_or(i64::MAX),
+                // Room for every task's batch, and for the next messages while they commit.
+                i64::try_from(concurrency.max(1) * self.batch.max(2)).unwrap_or(i64::MAX),
             )],
         }
     }

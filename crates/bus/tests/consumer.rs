@@ -204,18 +204,5 @@ async fn a_thousand_events_of_fifty_users_arrive_in_per_user_order() {
 
 /// True once every durable consumer of the spec has nothing pending or unacknowledged.
 async fn consumer_idle(h: &Harness) -> bool {
-    let stream = h.js.get_stream(bus::subjects::EVENTS_STREAM).await.unwrap();
-    for (durable, _, _) in h.spec().durables() {
-        let Ok(mut consumer) = stream
-            .get_consumer::<async_nats::jetstream::consumer::pull::Config>(&durable)
-            .await
-        else {
-            return false;
-        };
-        let info = consumer.info().await.unwrap();
-        if info.num_pending > 0 || info.num_ack_pending > 0 {
-            return false;
-        }
-    }
-    true
+    h.idle(&h.spec()).await
 }

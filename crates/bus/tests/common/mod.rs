@@ -34,7 +34,8 @@ impl Harness {
     pub async fn new() -> Self {
         let db = TestDb::migrated().await.unwrap();
         sqlx::raw_sql(
-            "create table test_effects (event_id uuid not null, partition_key text not null, seq int not null);
+            "create table test_effects (event_id uuid not null, partition_key text not null, seq int not null,
+                                        tx bigint not null default txid_current());
              grant select, insert on test_effects to josh_linkup_matcher;",
         )
         .execute(&db.pool)
@@ -90,6 +91,37 @@ impl Harness {
     pub fn spec(&self) -> ConsumerSpec {
         ConsumerSpec::ordered(CONSUMER, payload_info())
             .with_retries(3, vec![Duration::from_millis(20)])
+    }
+
+    /// Inbox rows of the test consumer.
+    pub async fn inbox_rows(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from event_inbox where consumer = $1")
+            .bind(CONSUMER)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// True once every durable consumer of `spec` has nothing pending or unacknowledged.
+    pub async fn idle(&self, spec: &ConsumerSpec) -> bool {
+        let stream = self
+            .js
+            .get_stream(bus::subjects::EVENTS_STREAM)
+            .await
+            .unwrap();
+        for (durable, _, _) in spec.durables() {
+            let Ok(mut consumer) = stream
+                .get_consumer::<async_nats::jetstream::consumer::pull::Config>(&durable)
+                .await
+            else {
+                return false;
+            };
+            let info = consumer.info().await.unwrap();
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                return false;
+            }
+        }
+        true
     }
 
     /// Publishes raw bytes straight to JetStream (as a misbehaving producer would).

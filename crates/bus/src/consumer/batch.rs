@@ -1,0 +1,133 @@
+//! Batches for unordered consumers: the messages that arrived together are handled in one
+//! transaction (one inbox statement, one commit), falling back to one at a time when any of
+//! them fails.
+
+use std::time::Instant;
+
+use async_nats::jetstream::Message;
+use futures::{FutureExt, Stream, StreamExt};
+use prost::Message as _;
+use proto::Envelope;
+use sqlx::PgPool;
+use tracing::Instrument;
+
+use super::{Outcome, Worker, delivery_number};
+use crate::inbox::{self, Handler, HandlerError};
+use platform::errors::ErrorChain;
+
+/// `first` plus the messages `messages` already holds, up to `max` in all, without waiting for
+/// more; the flag is true when the stream ended meanwhile.
+pub(super) fn take_ready<S, E>(first: Message, messages: &mut S, max: usize) -> (Vec<Message>, bool)
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match messages.next().now_or_never() {
+            Some(Some(Ok(message))) => batch.push(message),
+            Some(Some(Err(error))) => tracing::debug!(error = %error, "pull stream hiccup"),
+            Some(None) => return (batch, true),
+            None => break,
+        }
+    }
+    (batch, false)
+}
+
+/// Delivers `envelopes` to `handler` in one transaction: claims them in the inbox with one
+/// statement, handles those not handled before in order, commits. Returns each envelope's
+/// outcome in order. Any failure rolls back all of them.
+///
+/// # Errors
+/// The first handler error, or a retryable one when the database fails.
+pub async fn deliver_batch<H: Handler>(
+    pool: &PgPool,
+    consumer: &str,
+    handler: &H,
+    envelopes: &[&Envelope],
+) -> Result<Vec<Outcome>, HandlerError> {
+    let spans = envelopes
+        .iter()
+        .map(|envelope| {
+            tracing::info_span!("consume", consumer, event_type = %envelope.r#type, event_id = %envelope.event_id)
+        })
+        .collect::<Vec<_>>();
+    deliver_traced(pool, consumer, handler, envelopes, spans).await
+}
+
+async fn deliver_traced<H: Handler>(
+    pool: &PgPool,
+    consumer: &str,
+    handler: &H,
+    envelopes: &[&Envelope],
+    spans: Vec<tracing::Span>,
+) -> Result<Vec<Outcome>, HandlerError> {
+    let mut tx = pool.begin().await?;
+    let mut claimed = inbox::claim_many(&mut tx, consumer, envelopes).await?;
+    let mut outcomes = Vec::with_capacity(envelopes.len());
+    for (envelope, span) in envelopes.iter().zip(spans) {
+        let id = uuid::Uuid::parse_str(&envelope.event_id).map_err(HandlerError::reject)?;
+        if claimed.remove(&id) {
+            handler.handle(&mut tx, envelope).instrument(span).await?;
+            outcomes.push(Outcome::Handled);
+        } else {
+            outcomes.push(Outcome::Duplicate);
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+impl<H: Handler> Worker<H> {
+    /// Handles `messages` (from [`take_ready`]): one alone as usual, several in one
+    /// transaction, and each on its own when that transaction fails.
+    pub(super) async fn process_all(&self, messages: Vec<Message>) {
+        if messages.len() <= 1 {
+            for message in messages {
+                self.process(message).await;
+            }
+            return;
+        }
+        let mut decoded = Vec::with_capacity(messages.len());
+        for message in messages {
+            match Envelope::decode(message.payload.clone()) {
+                Ok(envelope) => decoded.push((message, envelope)),
+                // Dead-lettered there, with its reason.
+                Err(_) => _ = self.process(message).await,
+            }
+        }
+        metrics::histogram!("bus_consumer_batch_size", "consumer" => self.spec.consumer)
+            .record(decoded.len() as f64);
+        let envelopes: Vec<&Envelope> = decoded.iter().map(|(_, envelope)| envelope).collect();
+        let spans = decoded
+            .iter()
+            .map(|(message, envelope)| self.span(message, envelope, delivery_number(message)))
+            .collect();
+        let started = Instant::now();
+        let result = deliver_traced(
+            &self.pool,
+            self.spec.consumer,
+            self.handler.as_ref(),
+            &envelopes,
+            spans,
+        )
+        .await;
+        match result {
+            Ok(outcomes) => {
+                let took = started.elapsed().as_secs_f64();
+                let acks = decoded.iter().zip(outcomes).map(|((message, _), outcome)| {
+                    self.delivery_count(message);
+                    metrics::histogram!("bus_handler_seconds", &self.labels()).record(took);
+                    self.acknowledge(message, outcome)
+                });
+                futures::future::join_all(acks).await;
+            }
+            Err(error) => {
+                tracing::debug!(consumer = self.spec.consumer, events = decoded.len(), error = %ErrorChain(&error), "batch failed; handling its messages one at a time");
+                for (message, _) in decoded {
+                    self.process(message).await;
+                }
+            }
+        }
+    }
+}
