@@ -90,7 +90,10 @@ stop_nats() {
 cleanup() {
     local rc=$?
     if ((KEEP)); then
-        josh_info "kept: $WORK (stop: JOSH_DEV_DIR=$JOSH_DEV_DIR JOSH_DEV_PORT_OFFSET=$OFFSET deploy/dev.sh down; pg_ctl -D $PG_DIR stop; kill \$(cat $WORK/nats.pid))"
+        local pg_ctl
+        pg_ctl="$(pg_bin pg_ctl)"
+        [[ "$(id -u)" == 0 ]] && pg_ctl="runuser -u postgres -- $pg_ctl"
+        josh_info "kept: $WORK (stop: JOSH_DEV_DIR=$JOSH_DEV_DIR JOSH_DEV_PORT_OFFSET=$OFFSET deploy/dev.sh down; $pg_ctl -D $PG_DIR stop; kill \$(cat $WORK/nats.pid))"
         exit "$rc"
     fi
     "$JOSH_ROOT/deploy/dev.sh" down >/dev/null 2>&1 || true

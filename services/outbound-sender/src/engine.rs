@@ -132,7 +132,7 @@ impl Outbound {
             |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
         Ok([
             ConsumerSpec::ordered(SERVICE, info("outbound.send_sms")?),
-            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 8).with_batch(32),
+            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1).with_batch(64),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_deleted")?),
