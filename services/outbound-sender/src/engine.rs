@@ -132,6 +132,8 @@ impl Outbound {
             |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
         Ok([
             ConsumerSpec::ordered(SERVICE, info("outbound.send_sms")?),
+            // One batch at a time: a message's statuses arrive close together, and batches side
+            // by side waited on each other's row locks (docs/benchmarks.md).
             ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1).with_batch(64),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
