@@ -145,20 +145,31 @@ pub async fn claim_due(
     sender: &str,
 ) -> Result<Option<Job>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"with due as (
+        // Each number's first pending job (the index's order), the earliest due of those, then
+        // the first of them no other worker holds. Filtering on `pending`, not on status, leaves
+        // one index to serve every step, so the claim stays linear in the pending jobs whatever
+        // the statistics say (migration 20261206000800).
+        r#"with heads as (
+           select distinct on (to_e164) id, run_at, created_at, lease_until
+             from sms_outbound_jobs
+            where pending
+            order by to_e164, run_at, created_at, id
+         ), candidates as (
+           select id from heads
+            where run_at <= $1 and (lease_until is null or lease_until < $1)
+            order by run_at, created_at, id
+            limit 32
+         ), due as (
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
-           where j.status = 'pending' and j.run_at <= $1
-             and (j.lease_until is null or j.lease_until < $1)
-             and not exists (
-               select 1 from sms_sender_pauses p
-               where p.sender in ($4, '*') and p.resumed_at is null)
-             and not exists (
-               select 1 from sms_outbound_jobs e
-               where e.to_e164 = j.to_e164 and e.status = 'pending' and e.id <> j.id
-                 and (e.run_at, e.created_at, e.id) < (j.run_at, j.created_at, j.id))
-           order by j.run_at, j.created_at, j.id
-           limit 1
-           for update skip locked)
+            where j.id = any(array(select id from candidates))
+              and j.pending and j.run_at <= $1
+              and (j.lease_until is null or j.lease_until < $1)
+              and not exists (
+                select 1 from sms_sender_pauses p
+                 where p.sender in ($4, '*') and p.resumed_at is null)
+            order by j.run_at, j.created_at, j.id
+            limit 1
+            for update skip locked)
          update sms_outbound_jobs j
             set lease_until = $2, lease_owner = $3, sender = $4,
                 send_started_at = coalesce(j.send_started_at, $1)
