@@ -15,6 +15,8 @@
 #
 # A clean run (no --faults) ends with what one answered text cost: CPU seconds per process,
 # Postgres commits, WAL flushes and rows per table, and the top statements (pg_stat_statements).
+# JOSH_LOAD_AUTO_EXPLAIN_MS=N also logs the plan of every statement slower than N ms to the private
+# Postgres's log ($WORK/postgres.log; keep it with --keep): how a bad plan is caught in the act.
 #
 # Never touches the shared Postgres (5432) or NATS (4222): it starts its own in a temp dir on
 # JOSH_LOAD_PG_PORT (25432) and JOSH_LOAD_NATS_PORT (24222) (below the ephemeral port range), and runs the services and
@@ -121,6 +123,10 @@ start_postgres
 if [[ -f "$(as_postgres "$(pg_bin pg_config)" --sharedir 2>/dev/null)/extension/pg_stat_statements.control" ]]; then
     stop_postgres fast
     PG_EXTRA="-c shared_preload_libraries=pg_stat_statements"
+    if [[ -n "${JOSH_LOAD_AUTO_EXPLAIN_MS:-}" ]]; then
+        [[ "$JOSH_LOAD_AUTO_EXPLAIN_MS" =~ ^[0-9]+$ ]] || josh_die "JOSH_LOAD_AUTO_EXPLAIN_MS must be a whole number of milliseconds"
+        PG_EXTRA="-c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_min_duration=$JOSH_LOAD_AUTO_EXPLAIN_MS"
+    fi
     start_postgres
 fi
 start_nats

@@ -249,3 +249,34 @@ pub async fn ensure_consumers(
     }
     Ok(consumers)
 }
+
+/// True when every durable consumer of `spec` exists and has nothing pending or awaiting an ack:
+/// what a drain waits for (before a rollout that re-shards subjects, or in tests).
+///
+/// # Errors
+/// [`BusError::Stream`] or [`BusError::Consumer`] when JetStream cannot be asked.
+pub async fn drained(js: &jetstream::Context, spec: &ConsumerSpec) -> Result<bool, BusError> {
+    let stream = js
+        .get_stream(spec.stream())
+        .await
+        .map_err(|e| BusError::Stream {
+            stream: spec.stream().to_owned(),
+            source: Box::new(e),
+        })?;
+    for (durable, _, _) in spec.durables() {
+        let Ok(mut consumer) = stream
+            .get_consumer::<consumer::pull::Config>(&durable)
+            .await
+        else {
+            return Ok(false);
+        };
+        let info = consumer.info().await.map_err(|e| BusError::Consumer {
+            consumer: durable.clone(),
+            source: Box::new(e),
+        })?;
+        if info.num_pending > 0 || info.num_ack_pending > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -104,24 +104,7 @@ impl Harness {
 
     /// True once every durable consumer of `spec` has nothing pending or unacknowledged.
     pub async fn idle(&self, spec: &ConsumerSpec) -> bool {
-        let stream = self
-            .js
-            .get_stream(bus::subjects::EVENTS_STREAM)
-            .await
-            .unwrap();
-        for (durable, _, _) in spec.durables() {
-            let Ok(mut consumer) = stream
-                .get_consumer::<async_nats::jetstream::consumer::pull::Config>(&durable)
-                .await
-            else {
-                return false;
-            };
-            let info = consumer.info().await.unwrap();
-            if info.num_pending > 0 || info.num_ack_pending > 0 {
-                return false;
-            }
-        }
-        true
+        bus::topology::drained(&self.js, spec).await.unwrap()
     }
 
     /// Publishes raw bytes straight to JetStream (as a misbehaving producer would).

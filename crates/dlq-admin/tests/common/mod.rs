@@ -142,24 +142,8 @@ impl World {
     }
 
     async fn idle(&self) -> bool {
-        let stream = self
-            .js
-            .get_stream(bus::subjects::EVENTS_STREAM)
-            .await
-            .unwrap();
-        let durables = spec()
-            .durables()
-            .into_iter()
-            .chain(bystander_spec().durables());
-        for (durable, _, _) in durables {
-            let Ok(mut consumer) = stream
-                .get_consumer::<jetstream::consumer::pull::Config>(&durable)
-                .await
-            else {
-                return false;
-            };
-            let info = consumer.info().await.unwrap();
-            if info.num_pending > 0 || info.num_ack_pending > 0 {
+        for spec in [spec(), bystander_spec()] {
+            if !bus::topology::drained(&self.js, &spec).await.unwrap() {
                 return false;
             }
         }
