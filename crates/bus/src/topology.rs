@@ -228,13 +228,7 @@ pub async fn ensure_consumers(
     js: &jetstream::Context,
     spec: &ConsumerSpec,
 ) -> Result<Vec<consumer::PullConsumer>, BusError> {
-    let stream = js
-        .get_stream(spec.stream())
-        .await
-        .map_err(|e| BusError::Stream {
-            stream: spec.stream().to_owned(),
-            source: Box::new(e),
-        })?;
+    let stream = stream_of(js, spec).await?;
     let mut consumers = Vec::new();
     for (durable, filter, max_ack_pending) in spec.durables() {
         let config = spec.pull_config(&durable, &filter, max_ack_pending);
@@ -256,13 +250,7 @@ pub async fn ensure_consumers(
 /// # Errors
 /// [`BusError::Stream`] or [`BusError::Consumer`] when JetStream cannot be asked.
 pub async fn drained(js: &jetstream::Context, spec: &ConsumerSpec) -> Result<bool, BusError> {
-    let stream = js
-        .get_stream(spec.stream())
-        .await
-        .map_err(|e| BusError::Stream {
-            stream: spec.stream().to_owned(),
-            source: Box::new(e),
-        })?;
+    let stream = stream_of(js, spec).await?;
     for (durable, _, _) in spec.durables() {
         let Ok(mut consumer) = stream
             .get_consumer::<consumer::pull::Config>(&durable)
@@ -279,4 +267,17 @@ pub async fn drained(js: &jetstream::Context, spec: &ConsumerSpec) -> Result<boo
         }
     }
     Ok(true)
+}
+
+/// The stream holding `spec`'s messages.
+async fn stream_of(
+    js: &jetstream::Context,
+    spec: &ConsumerSpec,
+) -> Result<jetstream::stream::Stream, BusError> {
+    js.get_stream(spec.stream())
+        .await
+        .map_err(|e| BusError::Stream {
+            stream: spec.stream().to_owned(),
+            source: Box::new(e),
+        })
 }

@@ -25,17 +25,28 @@ pub async fn wait_ready(http: &reqwest::Client, urls: &[String]) {
     }
 }
 
-/// Waits until the system is quiet twice in a row (so nothing was in flight between checks).
+/// Waits until the system is quiet twice in a row with no progress in between: nothing was
+/// published, handled, queued or sent between the two checks. (One check reads Postgres, the
+/// simulator and JetStream one after another, so a text moving from one to the next while it
+/// looks can be missed by both; it cannot be missed without moving one of the counters.)
 pub async fn settle(s: &System) {
-    // (quiet checks in a row, what was last busy)
-    let state = std::sync::Mutex::new((0u32, String::new()));
+    // (quiet checks in a row, what was last busy, progress at the last quiet check)
+    let state = std::sync::Mutex::new((0u32, String::new(), None::<Progress>));
     let state = &state;
     let waited = wait_until("the system to settle", SETTLE, || async move {
+        let before = progress(s).await;
         let busy = busy(s).await;
         let mut st = state.lock().unwrap();
         match busy {
-            None => st.0 += 1,
-            Some(why) => *st = (0, why),
+            None if st.2.as_ref() == Some(&before) => st.0 += 1,
+            None => {
+                *st = (
+                    1,
+                    "progress between two quiet checks".to_owned(),
+                    Some(before),
+                )
+            }
+            Some(why) => *st = (0, why, None),
         }
         st.0 >= 2
     })
@@ -43,6 +54,36 @@ pub async fn settle(s: &System) {
     if let Err(error) = waited {
         panic!("{error}; last busy: {}", state.lock().unwrap().1);
     }
+}
+
+/// Counters that only grow while anything happens: rows every step writes, messages every
+/// stream received, texts the simulator saw, and their delivered statuses.
+type Progress = (Vec<i64>, Vec<u64>, usize, usize);
+
+async fn progress(s: &System) -> Progress {
+    let rows: Vec<i64> = sqlx::query_scalar(
+        "select count(*) from event_outbox union all select count(*) from event_inbox
+         union all select count(*) from sms_messages union all select count(*) from sms_outbound_jobs
+         union all select count(*) from message_events",
+    )
+    .fetch_all(&s.db.pool)
+    .await
+    .unwrap();
+    let client = async_nats::connect(s.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut names: Vec<String> = js.stream_names().try_collect().await.unwrap();
+    names.sort();
+    let mut sequences = Vec::new();
+    for name in names {
+        let mut stream = js.get_stream(&name).await.unwrap();
+        sequences.push(stream.info().await.unwrap().state.last_sequence);
+    }
+    let texts = s.twilio.messages();
+    let delivered = texts
+        .iter()
+        .filter(|m| m.status == twilio::status::MessageStatus::Delivered)
+        .count();
+    (rows, sequences, texts.len(), delivered)
 }
 
 /// What is still going on, or `None` when nothing is.
