@@ -85,8 +85,9 @@ pub async fn claim(
     Ok(inserted == 1)
 }
 
-/// Records that `consumer` handles each of `envelopes` in one statement, returning the event
-/// ids it had not handled before (an id appearing twice is returned once).
+/// Records that `consumer` handles each of `envelopes` in one statement, returning for each
+/// whether it is new: false when it was handled before, or for a repeat of an earlier envelope
+/// of the same batch (its first appearance is the one to handle).
 ///
 /// # Errors
 /// Fails when the insert fails or an event id is not a UUID.
@@ -95,7 +96,7 @@ pub async fn claim_many(
     tx: &mut PgConnection,
     consumer: &str,
     envelopes: &[&Envelope],
-) -> Result<std::collections::HashSet<uuid::Uuid>, HandlerError> {
+) -> Result<Vec<bool>, HandlerError> {
     let mut ids = Vec::with_capacity(envelopes.len());
     let mut types = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
@@ -113,7 +114,8 @@ pub async fn claim_many(
     )
     .fetch_all(&mut *tx)
     .await?;
-    Ok(claimed.into_iter().collect())
+    let mut claimed: std::collections::HashSet<uuid::Uuid> = claimed.into_iter().collect();
+    Ok(ids.iter().map(|id| claimed.remove(id)).collect())
 }
 
 /// Deletes inbox records older than `retention` (well past the stream's own retention, after

@@ -33,18 +33,21 @@ pub async fn settle(s: &System) {
     // (quiet checks in a row, what was last busy, progress at the last quiet check)
     let state = std::sync::Mutex::new((0u32, String::new(), None::<Progress>));
     let state = &state;
+    let client = async_nats::connect(s.nats.url()).await.unwrap();
+    let js = &async_nats::jetstream::new(client);
     let waited = wait_until("the system to settle", SETTLE, || async move {
-        let before = progress(s).await;
-        let busy = busy(s).await;
+        let before = progress(s, js).await;
+        let busy = busy(s, js).await;
         let mut st = state.lock().unwrap();
         match busy {
             None if st.2.as_ref() == Some(&before) => st.0 += 1,
             None => {
-                *st = (
-                    1,
-                    "progress between two quiet checks".to_owned(),
-                    Some(before),
-                )
+                let why = if st.2.is_some() {
+                    "progress between two quiet checks".to_owned()
+                } else {
+                    std::mem::take(&mut st.1)
+                };
+                *st = (1, why, Some(before));
             }
             Some(why) => *st = (0, why, None),
         }
@@ -60,7 +63,7 @@ pub async fn settle(s: &System) {
 /// stream received, texts the simulator saw, and their delivered statuses.
 type Progress = (Vec<i64>, Vec<u64>, usize, usize);
 
-async fn progress(s: &System) -> Progress {
+async fn progress(s: &System, js: &async_nats::jetstream::Context) -> Progress {
     let rows: Vec<i64> = sqlx::query_scalar(
         "select count(*) from event_outbox union all select count(*) from event_inbox
          union all select count(*) from sms_messages union all select count(*) from sms_outbound_jobs
@@ -69,8 +72,6 @@ async fn progress(s: &System) -> Progress {
     .fetch_all(&s.db.pool)
     .await
     .unwrap();
-    let client = async_nats::connect(s.nats.url()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
     let mut names: Vec<String> = js.stream_names().try_collect().await.unwrap();
     names.sort();
     let mut sequences = Vec::new();
@@ -87,7 +88,7 @@ async fn progress(s: &System) -> Progress {
 }
 
 /// What is still going on, or `None` when nothing is.
-async fn busy(s: &System) -> Option<String> {
+async fn busy(s: &System, js: &async_nats::jetstream::Context) -> Option<String> {
     let now = s.clock.now();
     let pending: Vec<(String, i64)> = sqlx::query_as(
         "select 'unpublished outbox rows', count(*) from event_outbox where published_at is null
@@ -118,13 +119,11 @@ async fn busy(s: &System) -> Option<String> {
     if in_flight > 0 {
         return Some(format!("{in_flight} texts not delivered by twilio-sim"));
     }
-    consumers_behind(&s.nats.url()).await
+    consumers_behind(js).await
 }
 
 /// A JetStream consumer with messages not yet delivered or not yet acknowledged.
-async fn consumers_behind(url: &str) -> Option<String> {
-    let client = async_nats::connect(url).await.unwrap();
-    let js = async_nats::jetstream::new(client);
+async fn consumers_behind(js: &async_nats::jetstream::Context) -> Option<String> {
     let names: Vec<String> = js.stream_names().try_collect().await.unwrap();
     for name in names {
         let stream = js.get_stream(&name).await.unwrap();

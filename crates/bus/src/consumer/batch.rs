@@ -46,12 +46,8 @@ pub async fn deliver_batch<H: Handler>(
     handler: &H,
     envelopes: &[&Envelope],
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let spans = envelopes
-        .iter()
-        .map(|envelope| {
-            tracing::info_span!("consume", consumer, event_type = %envelope.r#type, event_id = %envelope.event_id)
-        })
-        .collect::<Vec<_>>();
+    // As `deliver`, without spans of its own: the runner gives each handler call its span.
+    let spans = envelopes.iter().map(|_| tracing::Span::none()).collect();
     deliver_traced(pool, consumer, handler, envelopes, spans).await
 }
 
@@ -63,11 +59,10 @@ async fn deliver_traced<H: Handler>(
     spans: Vec<tracing::Span>,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let mut tx = pool.begin().await?;
-    let mut claimed = inbox::claim_many(&mut tx, consumer, envelopes).await?;
+    let claimed = inbox::claim_many(&mut tx, consumer, envelopes).await?;
     let mut outcomes = Vec::with_capacity(envelopes.len());
-    for (envelope, span) in envelopes.iter().zip(spans) {
-        let id = uuid::Uuid::parse_str(&envelope.event_id).map_err(HandlerError::reject)?;
-        if claimed.remove(&id) {
+    for ((envelope, span), new) in envelopes.iter().zip(spans).zip(claimed) {
+        if new {
             handler.handle(&mut tx, envelope).instrument(span).await?;
             outcomes.push(Outcome::Handled);
         } else {
@@ -95,6 +90,9 @@ impl<H: Handler> Worker<H> {
                 // Dead-lettered there, with its reason.
                 Err(_) => _ = self.process(message).await,
             }
+        }
+        if decoded.is_empty() {
+            return;
         }
         metrics::histogram!("bus_consumer_batch_size", "consumer" => self.spec.consumer)
             .record(decoded.len() as f64);

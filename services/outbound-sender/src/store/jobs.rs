@@ -146,7 +146,8 @@ pub async fn claim_due(
 ) -> Result<Option<Job>, sqlx::Error> {
     let row = sqlx::query!(
         // Each number's first pending job (the index's order), the earliest due of those, then
-        // the first of them no other worker holds. Filtering on `pending`, not on status, leaves
+        // the first of them no other worker holds (its conditions are repeated there because
+        // `for update` re-checks them against a row another worker changed meanwhile). Filtering on `pending`, not on status, leaves
         // one index to serve every step, so the claim stays linear in the pending jobs whatever
         // the statistics say (migration 20261206000800).
         r#"with heads as (
