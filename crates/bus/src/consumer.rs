@@ -63,7 +63,27 @@ impl<H: Handler> ConsumerRunner<H> {
     /// # Errors
     /// [`BusError`] when the consumers cannot be created.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), BusError> {
-        let consumers = ensure_consumers(&self.js, &self.spec).await?;
+        let consumers = self.create().await?;
+        self.consume(consumers, shutdown).await;
+        Ok(())
+    }
+
+    /// Creates (or updates) the spec's durable consumers: from then on the server keeps every
+    /// message for them, whether or not anyone is pulling yet.
+    ///
+    /// # Errors
+    /// [`BusError`] when JetStream refuses a stream lookup or a consumer definition.
+    pub async fn create(&self) -> Result<Vec<jetstream::consumer::PullConsumer>, BusError> {
+        ensure_consumers(&self.js, &self.spec).await
+    }
+
+    /// Consumes from `consumers` (what [`ConsumerRunner::create`] returned) until `shutdown`
+    /// fires; in-flight messages finish before it returns.
+    pub async fn consume(
+        self,
+        consumers: Vec<jetstream::consumer::PullConsumer>,
+        shutdown: CancellationToken,
+    ) {
         let mut tasks = JoinSet::new();
         for consumer in consumers {
             let worker = Worker {
@@ -75,7 +95,6 @@ impl<H: Handler> ConsumerRunner<H> {
             tasks.spawn(worker.run(consumer, shutdown.clone()));
         }
         while tasks.join_next().await.is_some() {}
-        Ok(())
     }
 }
 

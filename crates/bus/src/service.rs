@@ -1,9 +1,11 @@
 //! What every service runs on the bus: the topology ensured at start and its outbox relay.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use axum::Router;
+use platform::health::StartupGate;
 use platform::{HostError, ServiceHost};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -13,29 +15,33 @@ use crate::{ConsumerRunner, ConsumerSpec, Handler, Relay, ensure_streams};
 use platform::errors::ErrorChain;
 
 /// A service's part of the bus: ensures the streams (retrying while NATS is unreachable), then
-/// publishes the service's outbox until shutdown. Consumers are added with
-/// [`ConsumerRunner`](crate::ConsumerRunner) by the services that consume.
+/// publishes the service's outbox until shutdown, and runs the service's consumers (see
+/// [`ServiceBus::consume`]), holding the service's readiness until their durables exist.
 #[derive(Debug, Clone)]
 pub struct ServiceBus {
     js: jetstream::Context,
     pool: PgPool,
     producer: &'static str,
     replicas: usize,
+    startup: StartupGate,
 }
 
 impl ServiceBus {
-    /// The bus of service `producer` over `nats`, storing its outbox in `pool`.
+    /// The bus of service `producer` over `nats`, storing its outbox in `pool`; consumers hold
+    /// `startup` (the service's readiness) until they are created.
     pub fn new(
         nats: async_nats::Client,
         pool: PgPool,
         producer: &'static str,
         replicas: usize,
+        startup: StartupGate,
     ) -> Self {
         Self {
             js: jetstream::new(nats),
             pool,
             producer,
             replicas: replicas.max(1),
+            startup,
         }
     }
 
@@ -56,39 +62,65 @@ impl ServiceBus {
 
     /// Runs `handler` over `spec` until `shutdown` fires, first waiting (with backoff) until the
     /// streams and durable consumers can be created, so a service may start while NATS is down.
-    pub async fn consume<H: Handler + Clone>(
+    /// The service is not ready from this call until the durables exist: a message published
+    /// before then would wait in the stream with no consumer to count it as pending.
+    pub fn consume<H: Handler>(
         &self,
         spec: ConsumerSpec,
         handler: H,
         shutdown: CancellationToken,
-    ) {
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let hold = self.startup.hold(spec.consumer);
+        let bus = self.clone();
+        async move {
+            let runner =
+                ConsumerRunner::new(bus.js.clone(), bus.pool.clone(), spec.clone(), handler);
+            let Some(consumers) = bus.create_consumers(&runner, &spec, &shutdown).await else {
+                return;
+            };
+            drop(hold);
+            runner.consume(consumers, shutdown).await;
+        }
+    }
+
+    /// Creates `runner`'s durables, retrying with backoff; `None` if `shutdown` fired first.
+    async fn create_consumers<H: Handler>(
+        &self,
+        runner: &ConsumerRunner<H>,
+        spec: &ConsumerSpec,
+        shutdown: &CancellationToken,
+    ) -> Option<Vec<jetstream::consumer::PullConsumer>> {
         let mut pause = Duration::from_millis(200);
-        while self.await_streams(&shutdown).await {
-            let runner = ConsumerRunner::new(
-                self.js.clone(),
-                self.pool.clone(),
-                spec.clone(),
-                handler.clone(),
-            );
-            match runner.run(shutdown.clone()).await {
-                Ok(()) => return,
+        while self.await_streams(shutdown).await {
+            let created = tokio::select! {
+                () = shutdown.cancelled() => return None,
+                created = runner.create() => created,
+            };
+            match created {
+                Ok(consumers) => return Some(consumers),
                 Err(error) => {
-                    tracing::warn!(consumer = spec.consumer, error = %ErrorChain(&error), "cannot start consumer yet; retrying");
+                    tracing::warn!(consumer = spec.consumer, type_name = spec.type_name(), error = %ErrorChain(&error), "cannot create consumer yet; retrying");
                 }
             }
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => return None,
                 () = tokio::time::sleep(pause) => {}
             }
             pause = (pause * 2).min(Duration::from_secs(10));
         }
+        None
     }
 
     /// Ensures the streams, retrying until they exist; false if `shutdown` fired first.
     async fn await_streams(&self, shutdown: &CancellationToken) -> bool {
         let mut pause = Duration::from_millis(200);
         loop {
-            match ensure_streams(&self.js, self.replicas).await {
+            // A request to a server that is down waits out its timeout: shutdown does not.
+            let ensured = tokio::select! {
+                () = shutdown.cancelled() => return false,
+                ensured = ensure_streams(&self.js, self.replicas) => ensured,
+            };
+            match ensured {
                 Ok(()) => return true,
                 Err(error) => {
                     tracing::warn!(producer = self.producer, error = %ErrorChain(&error), "cannot ensure streams yet; retrying");
@@ -118,7 +150,13 @@ pub async fn run_service(
     start: impl FnOnce(&ServiceBus, &CancellationToken) -> Vec<JoinHandle<()>>,
     shutdown: CancellationToken,
 ) -> Result<(), HostError> {
-    let bus = ServiceBus::new(host.nats().clone(), host.pool().clone(), producer, replicas);
+    let bus = ServiceBus::new(
+        host.nats().clone(),
+        host.pool().clone(),
+        producer,
+        replicas,
+        host.startup().clone(),
+    );
     let mut tasks = start(&bus, &shutdown);
     tasks.push(tokio::spawn(bus.run(shutdown.clone())));
     let served = host.serve(routes, shutdown).await;

@@ -18,8 +18,11 @@ use sha2::{Digest, Sha256};
 use crate::BusError;
 
 /// Number of partitions of every subject. Changing it re-shards all subjects: treat it as part
-/// of the wire format.
-pub const PARTITIONS: u16 = 8;
+/// of the wire format (a rollout that changes it drains the streams first: k8s/README.md,
+/// "Changing the bus's partition count"). An ordered consumer handles one message per partition
+/// at a time, so this is also how many of one consumer's messages are in flight
+/// (docs/benchmarks.md).
+pub const PARTITIONS: u16 = 16;
 
 /// The stream holding every event (`josh.evt.>`).
 pub const EVENTS_STREAM: &str = "JOSH_EVENTS";
@@ -110,7 +113,7 @@ mod tests {
     fn partitions_are_stable_and_spread() {
         assert_eq!(partition_of("user-1"), partition_of("user-1"));
         let mut seen = [0_u32; PARTITIONS as usize];
-        for i in 0..800 {
+        for i in 0..(100 * u32::from(PARTITIONS)) {
             seen[usize::from(partition_of(&format!("user-{i}")))] += 1;
         }
         assert!(seen.iter().all(|&n| n > 50), "uneven spread: {seen:?}");

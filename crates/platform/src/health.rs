@@ -1,6 +1,9 @@
 //! `/healthz` (the process is alive), `/readyz` (it can do its work: Postgres reachable with the
-//! schema at the version this build needs, NATS connected) and `/metrics` (Prometheus).
+//! schema at the version this build needs, NATS connected, its start-up work such as creating
+//! durable consumers finished) and `/metrics` (Prometheus).
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -23,6 +26,57 @@ pub struct Readiness {
     pub nats: async_nats::Client,
     /// The schema version this build needs (see [`schema::required_version`]).
     pub required_schema: i64,
+    /// Start-up work still running (e.g. durable consumers not created yet).
+    pub startup: StartupGate,
+}
+
+/// Start-up work a service must finish before it is ready: a worker takes a [`StartupHold`]
+/// when it is spawned and drops it once it can do its job (a consumer once its durables exist,
+/// so no message published after `/readyz` answers 200 waits on a consumer nobody created).
+#[derive(Debug, Clone, Default)]
+pub struct StartupGate {
+    // What is still starting, by name, with how many holds each name has.
+    holds: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+impl StartupGate {
+    /// Holds readiness back until the returned hold is dropped.
+    pub fn hold(&self, what: &str) -> StartupHold {
+        *self.lock().entry(what.to_owned()).or_default() += 1;
+        StartupHold {
+            gate: self.clone(),
+            what: what.to_owned(),
+        }
+    }
+
+    /// What is still starting, sorted; empty once everything started.
+    pub fn waiting_on(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
+        // The map stays consistent whatever panicked while holding it.
+        self.holds.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One piece of start-up work in progress; dropping it marks that work done.
+#[derive(Debug)]
+pub struct StartupHold {
+    gate: StartupGate,
+    what: String,
+}
+
+impl Drop for StartupHold {
+    fn drop(&mut self) {
+        let mut holds = self.gate.lock();
+        if let Some(count) = holds.get_mut(&self.what) {
+            *count -= 1;
+            if *count == 0 {
+                holds.remove(&self.what);
+            }
+        }
+    }
 }
 
 /// The `/readyz` answer: one entry per dependency, `"ok"` or what is wrong.
@@ -34,17 +88,25 @@ pub struct ReadyReport {
     pub database: String,
     /// NATS connection.
     pub nats: String,
+    /// Start-up work: `"ok"` or what is still starting.
+    pub startup: String,
 }
 
 impl Readiness {
     /// Probes every dependency concurrently, each bounded by a short timeout.
     pub async fn check(&self) -> ReadyReport {
         let (database, nats) = tokio::join!(self.check_database(), self.check_nats());
-        let ready = database.is_ok() && nats.is_ok();
+        let starting = self.startup.waiting_on();
+        let ready = database.is_ok() && nats.is_ok() && starting.is_empty();
         ReadyReport {
             status: if ready { "ready" } else { "not ready" },
             database: database.err().unwrap_or_else(|| "ok".to_owned()),
             nats: nats.err().unwrap_or_else(|| "ok".to_owned()),
+            startup: if starting.is_empty() {
+                "ok".to_owned()
+            } else {
+                format!("starting {}", starting.join(", "))
+            },
         }
     }
 
@@ -93,7 +155,7 @@ async fn readyz(State(readiness): State<Readiness>) -> Response {
     let status = if report.status == "ready" {
         StatusCode::OK
     } else {
-        tracing::warn!(database = %report.database, nats = %report.nats, "not ready");
+        tracing::warn!(database = %report.database, nats = %report.nats, startup = %report.startup, "not ready");
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(report)).into_response()

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use crate::config::CommonConfig;
-use crate::health::{self, Readiness};
+use crate::health::{self, Readiness, StartupGate};
 
 /// Errors starting or running a service host.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,7 @@ pub struct ServiceHost {
     listener: TcpListener,
     pool: PgPool,
     nats: async_nats::Client,
+    startup: StartupGate,
 }
 
 impl ServiceHost {
@@ -81,6 +82,7 @@ impl ServiceHost {
             listener,
             pool,
             nats,
+            startup: StartupGate::default(),
         })
     }
 
@@ -99,6 +101,11 @@ impl ServiceHost {
         &self.nats
     }
 
+    /// The start-up work `/readyz` waits for: workers hold it until they can do their job.
+    pub fn startup(&self) -> &StartupGate {
+        &self.startup
+    }
+
     /// Serves `routes` plus `/healthz`, `/readyz` and `/metrics` until `shutdown` fires, then
     /// finishes in-flight requests, flushes NATS and closes the pool.
     ///
@@ -109,6 +116,7 @@ impl ServiceHost {
             pool: self.pool.clone(),
             nats: self.nats.clone(),
             required_schema: schema::required_version(),
+            startup: self.startup.clone(),
         };
         let app = routes
             .merge(health::routes(readiness))

@@ -23,6 +23,10 @@ async fn serve(db: &TestDb) -> (String, CancellationToken, tokio::task::JoinHand
     let host = ServiceHost::start("platform-test", &config(db))
         .await
         .unwrap();
+    serve_host(host)
+}
+
+fn serve_host(host: ServiceHost) -> (String, CancellationToken, tokio::task::JoinHandle<()>) {
     let base = format!("http://{}", host.local_addr());
     let token = CancellationToken::new();
     let stop = token.clone();
@@ -72,6 +76,41 @@ async fn an_older_schema_is_not_ready_and_the_current_one_is() {
             .as_str()
             .unwrap()
             .contains("older than required"),
+        "{body}"
+    );
+    token.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn start_up_work_holds_readiness_until_every_hold_is_dropped() {
+    let db = TestDb::migrated().await.unwrap();
+    let host = ServiceHost::start("platform-test", &config(&db))
+        .await
+        .unwrap();
+    let gate = host.startup().clone();
+    let first = gate.hold("consumer a");
+    let second = gate.hold("consumer a");
+    let other = gate.hold("consumer b");
+    let (base, token, task) = serve_host(host);
+    wait_until("NATS connected", Duration::from_secs(10), || async {
+        readyz(&base).await.1["nats"] == "ok"
+    })
+    .await
+    .unwrap();
+
+    let (status, body) = readyz(&base).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["startup"], "starting consumer a, consumer b");
+    drop((first, other));
+    let (status, body) = readyz(&base).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["startup"], "starting consumer a");
+    drop(second);
+    let (status, body) = readyz(&base).await;
+    assert_eq!(
+        (status, body["startup"].as_str()),
+        (200, Some("ok")),
         "{body}"
     );
     token.cancel();

@@ -135,11 +135,7 @@ impl Service {
         let start = move |bus: &bus::ServiceBus, shutdown: &CancellationToken| {
             let dead_letters =
                 dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
-            let (bus, stop_erasure) = (bus.clone(), shutdown.clone());
-            let erase = async move {
-                bus.consume(erasure::consumer(), erasure, stop_erasure)
-                    .await;
-            };
+            let erase = bus.consume(erasure::consumer(), erasure, shutdown.clone());
             let stop = shutdown.clone();
             let serve_grpc = async move {
                 let served = tonic::transport::Server::builder()

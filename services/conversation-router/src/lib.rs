@@ -160,13 +160,14 @@ impl Service {
                 incoming,
                 shutdown.clone(),
             )));
-            let (b, s) = (bus.clone(), shutdown.clone());
-            tasks.push(tokio::spawn(async move {
-                b.consume(inbound_consumer(), handler, s).await;
-            }));
+            tasks.push(tokio::spawn(bus.consume(
+                inbound_consumer(),
+                handler,
+                shutdown.clone(),
+            )));
             for spec in reactions::consumers() {
-                let (b, s, h) = (bus.clone(), shutdown.clone(), reactions.clone());
-                tasks.push(tokio::spawn(async move { b.consume(spec, h, s).await }));
+                let consume = bus.consume(spec, reactions.clone(), shutdown.clone());
+                tasks.push(tokio::spawn(consume));
             }
             let nudges = interview::nudge::run(pool, ctx, JOB_INTERVAL, shutdown.clone());
             tasks.push(tokio::spawn(nudges));

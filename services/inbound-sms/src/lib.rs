@@ -120,7 +120,6 @@ impl Service {
             |bus, shutdown| {
                 let dead_letters =
                     dlq_admin::DeadLettersApi::new(dlq_pool, bus.jetstream().clone(), SERVICE);
-                let (bus, stop) = (bus.clone(), shutdown.clone());
                 vec![
                     tokio::spawn(serve_admin(
                         admin_api,
@@ -128,10 +127,11 @@ impl Service {
                         incoming,
                         shutdown.clone(),
                     )),
-                    tokio::spawn(async move {
-                        bus.consume(erasure_consumer(), erasure::ErasureHandler, stop)
-                            .await;
-                    }),
+                    tokio::spawn(bus.consume(
+                        erasure_consumer(),
+                        erasure::ErasureHandler,
+                        shutdown.clone(),
+                    )),
                 ]
             },
             shutdown,

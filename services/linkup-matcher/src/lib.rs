@@ -155,8 +155,6 @@ impl Service {
             let reply = replies::ReplyHandler::new(ctx.clone());
             let after = after::AfterHandler::new(ctx.clone());
             let eligibility = eligibility::EligibilityHandler::new(ctx.clone());
-            let (b1, s1) = (bus.clone(), shutdown.clone());
-            let (b2, s2) = (bus.clone(), shutdown.clone());
             let mut tasks = vec![
                 tokio::spawn(serve_admin(
                     admin_api,
@@ -168,25 +166,20 @@ impl Service {
                     incoming,
                     shutdown.clone(),
                 )),
-                tokio::spawn(
-                    async move { b1.consume(consumer("linkup.requested"), create, s1).await },
-                ),
-                tokio::spawn(async move {
-                    b2.consume(consumer("linkup.invite_replied"), reply, s2)
-                        .await
-                }),
+                tokio::spawn(bus.consume(consumer("linkup.requested"), create, shutdown.clone())),
+                tokio::spawn(bus.consume(
+                    consumer("linkup.invite_replied"),
+                    reply,
+                    shutdown.clone(),
+                )),
             ];
             for input in AFTER_INPUTS {
-                let (b, s, h) = (bus.clone(), shutdown.clone(), after.clone());
-                tasks.push(tokio::spawn(async move {
-                    b.consume(consumer(input), h, s).await
-                }));
+                let consume = bus.consume(consumer(input), after.clone(), shutdown.clone());
+                tasks.push(tokio::spawn(consume));
             }
             for input in ELIGIBILITY_INPUTS {
-                let (b, s, h) = (bus.clone(), shutdown.clone(), eligibility.clone());
-                tasks.push(tokio::spawn(async move {
-                    b.consume(consumer(input), h, s).await
-                }));
+                let consume = bus.consume(consumer(input), eligibility.clone(), shutdown.clone());
+                tasks.push(tokio::spawn(consume));
             }
             tasks.push(tokio::spawn(scheduler::run(
                 pool,

@@ -1,11 +1,11 @@
 //! The sending engine: everything the consumers, workers and reconciliation share, and the
 //! task tree that runs them until shutdown.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream;
-use bus::{ConsumerRunner, ConsumerSpec};
+use bus::{ConsumerSpec, ServiceBus};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -141,100 +141,34 @@ impl Outbound {
         ])
     }
 
-    /// Runs the consumers, the send workers and the maintenance loop (gauges, reconciliation)
-    /// until `shutdown` fires; in-flight sends finish first.
-    pub async fn run(self, js: jetstream::Context, shutdown: CancellationToken) {
+    /// Runs the consumers (on `bus`, holding the service's readiness until they exist), the send
+    /// workers and the maintenance loop (gauges, reconciliation) until `shutdown` fires;
+    /// in-flight sends finish first.
+    pub fn run(
+        self,
+        bus: &ServiceBus,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        // Spawned now, so the consumers hold readiness before the caller serves `/readyz`.
         let mut tasks = JoinSet::new();
         match Self::consumer_specs() {
             Ok([send, status, opted_out, opted_in, deleted]) => {
-                let pool = self.inner.pool.clone();
-                tasks.spawn(spawn_consumer(
-                    &js,
-                    &pool,
-                    send,
-                    intake::SendSmsHandler::new(self.clone()),
-                    &shutdown,
-                ));
-                tasks.spawn(spawn_consumer(
-                    &js,
-                    &pool,
-                    status,
-                    status::StatusHandler::new(self.clone()),
-                    &shutdown,
-                ));
-                tasks.spawn(spawn_consumer(
-                    &js,
-                    &pool,
-                    opted_out,
-                    optout::OptOutHandler::new(self.clone()),
-                    &shutdown,
-                ));
-                tasks.spawn(spawn_consumer(
-                    &js,
-                    &pool,
-                    opted_in,
-                    optout::OptOutHandler::new(self.clone()),
-                    &shutdown,
-                ));
-                tasks.spawn(spawn_consumer(
-                    &js,
-                    &pool,
-                    deleted,
-                    erasure::ErasureHandler,
-                    &shutdown,
-                ));
+                let stop = || shutdown.clone();
+                let intake = intake::SendSmsHandler::new(self.clone());
+                tasks.spawn(bus.consume(send, intake, stop()));
+                let statuses = status::StatusHandler::new(self.clone());
+                tasks.spawn(bus.consume(status, statuses, stop()));
+                let opt_outs = || optout::OptOutHandler::new(self.clone());
+                tasks.spawn(bus.consume(opted_out, opt_outs(), stop()));
+                tasks.spawn(bus.consume(opted_in, opt_outs(), stop()));
+                tasks.spawn(bus.consume(deleted, erasure::ErasureHandler, stop()));
             }
             Err(error) => tracing::error!(error, "cannot build the consumers"),
         }
-        tasks.spawn(self.clone().run_workers(shutdown.clone()));
-        tasks.spawn(self.clone().run_maintenance(shutdown.clone()));
-        while tasks.join_next().await.is_some() {}
-    }
-}
-
-/// A consumer task that keeps retrying while the stream is not there yet.
-fn spawn_consumer<H: bus::Handler>(
-    js: &jetstream::Context,
-    pool: &PgPool,
-    spec: ConsumerSpec,
-    handler: H,
-    shutdown: &CancellationToken,
-) -> impl std::future::Future<Output = ()> + Send + 'static {
-    let (js, pool, shutdown) = (js.clone(), pool.clone(), shutdown.clone());
-    let handler = Arc::new(handler);
-    async move {
-        let mut pause = Duration::from_millis(200);
-        while !shutdown.is_cancelled() {
-            let runner = ConsumerRunner::new(
-                js.clone(),
-                pool.clone(),
-                spec.clone(),
-                Shared(handler.clone()),
-            );
-            match runner.run(shutdown.clone()).await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::warn!(consumer = spec.consumer, type_name = spec.type_name(), error = %error, "consumer cannot start yet; retrying");
-                }
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(pause) => {}
-            }
-            pause = (pause * 2).min(Duration::from_secs(10));
+        async move {
+            tasks.spawn(self.clone().run_workers(shutdown.clone()));
+            tasks.spawn(self.clone().run_maintenance(shutdown.clone()));
+            while tasks.join_next().await.is_some() {}
         }
-    }
-}
-
-/// A handler shared between restarts of its consumer.
-struct Shared<H>(Arc<H>);
-
-impl<H: bus::Handler> bus::Handler for Shared<H> {
-    fn handle<'a>(
-        &'a self,
-        tx: &'a mut sqlx::PgConnection,
-        envelope: &'a proto::Envelope,
-    ) -> impl std::future::Future<Output = Result<(), bus::HandlerError>> + Send + 'a {
-        self.0.handle(tx, envelope)
     }
 }

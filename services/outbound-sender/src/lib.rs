@@ -162,7 +162,7 @@ impl Service {
                     incoming,
                     shutdown.clone(),
                 )),
-                tokio::spawn(outbound.run(bus.jetstream().clone(), shutdown.clone())),
+                tokio::spawn(outbound.run(bus, shutdown.clone())),
             ]
         };
         bus::run_service(

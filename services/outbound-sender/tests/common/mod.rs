@@ -35,6 +35,7 @@ pub struct World {
     pub pool: PgPool,
     pub nats: testkit::NatsServer,
     pub js: jetstream::Context,
+    bus: bus::ServiceBus,
     pub sim: Simulator,
     pub clock: ManualClock,
     pub keyring: crypto::Keyring,
@@ -60,8 +61,15 @@ impl World {
         let pool = db.pool_as("josh_outbound_sender").await.unwrap();
         let nats = testkit::NatsServer::start().await.unwrap();
         let client = async_nats::connect(nats.url()).await.unwrap();
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         bus::ensure_streams(&js, 1).await.unwrap();
+        let bus = bus::ServiceBus::new(
+            client,
+            pool.clone(),
+            "outbound-sender",
+            1,
+            platform::health::StartupGate::default(),
+        );
         let sim = Simulator::start(SimConfig {
             auto_callbacks: false,
             ..SimConfig::new(ACCOUNT, TOKEN)
@@ -88,6 +96,7 @@ impl World {
             pool,
             nats,
             js,
+            bus,
             sim,
             clock: ManualClock::at(NOON_NY),
             keyring: crypto::Keyring::from_config(KEYS, "2").unwrap(),
@@ -123,7 +132,7 @@ impl World {
     pub fn run(&mut self, instance: &str) -> usize {
         let token = CancellationToken::new();
         let engine = self.engine(instance);
-        let task = tokio::spawn(engine.clone().run(self.js.clone(), token.clone()));
+        let task = tokio::spawn(engine.clone().run(&self.bus, token.clone()));
         self.running.push(Running {
             engine,
             token,
