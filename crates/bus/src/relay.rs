@@ -208,8 +208,12 @@ impl Relay {
     #[tracing::instrument(skip_all, fields(producer = self.producer))]
     pub async fn publish_batch(&self) -> Result<BatchReport, BusError> {
         let mut tx = self.pool.begin().await?;
+        // The batch commits without waiting for its WAL flush: a crash can only forget that rows
+        // were published, and republishing them is deduplicated (the stream's duplicate window on
+        // the idempotency key, then the consumers' inboxes).
         let locked = sqlx::query_scalar!(
-            r#"select pg_try_advisory_xact_lock(hashtextextended('josh_outbox:' || $1, 0)) as "locked!""#,
+            r#"select pg_try_advisory_xact_lock(hashtextextended('josh_outbox:' || $1, 0))
+                      and set_config('synchronous_commit', 'off', true) = 'off' as "locked!""#,
             self.producer
         )
         .fetch_one(&mut *tx)

@@ -11,6 +11,7 @@ use common::{Cmd, World};
 use proto::Payload;
 use proto::v1::SmsStatus;
 use tokio_util::sync::CancellationToken;
+use twilio::status::MessageStatus;
 use twilio_sim::NumberBehavior;
 
 async fn message_status(world: &World, sid: &str) -> (Option<String>, Option<i32>) {
@@ -231,4 +232,48 @@ async fn a_status_racing_a_newer_one_waits_for_it_and_never_moves_back() {
         .await
         .unwrap();
     assert_eq!(unknown, Applied::Unknown);
+}
+
+/// Intermediate statuses change no indexed value of the message, so Postgres can update it in
+/// place (HOT) instead of adding an entry to each of its indexes; only the final status, which
+/// takes it out of the reconciliation index, cannot.
+#[tokio::test]
+async fn intermediate_statuses_update_the_message_in_place() {
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "hot-1", "+15551230109").await;
+    let engine = world.engine("b");
+    let mut tx = world.pool.begin().await.unwrap();
+
+    let applied = engine
+        .apply_status(&mut tx, &sid, MessageStatus::Sent, None, "cause-1")
+        .await
+        .unwrap();
+    assert_eq!(applied, outbound_sender::status::Applied::Advanced);
+    assert_eq!(
+        message_updates(&mut tx).await,
+        (1, 1),
+        "(updated, in place)"
+    );
+    engine
+        .apply_status(&mut tx, &sid, MessageStatus::Delivered, None, "cause-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        message_updates(&mut tx).await,
+        (2, 1),
+        "(updated, in place)"
+    );
+    tx.rollback().await.unwrap();
+}
+
+/// This transaction's updates of `sms_messages`: all of them, and those made in place (HOT).
+async fn message_updates(tx: &mut sqlx::PgConnection) -> (i64, i64) {
+    sqlx::query_as(
+        "select pg_stat_get_xact_tuples_updated('sms_messages'::regclass),
+                pg_stat_get_xact_tuples_hot_updated('sms_messages'::regclass)",
+    )
+    .fetch_one(tx)
+    .await
+    .unwrap()
 }

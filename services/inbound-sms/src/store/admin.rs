@@ -105,8 +105,9 @@ pub async fn inbound_of(
         .collect())
 }
 
-/// The person's inbound texts for an export, oldest first: every column but the body's as one
-/// JSON object each, with the `MessageSid` and the body's columns to decrypt.
+/// The person's inbound texts for an export, oldest first: every column but the body's (and the
+/// derived `unsettled`) as one JSON object each, with the `MessageSid` and the body's columns to
+/// decrypt.
 #[tracing::instrument(skip_all)]
 pub async fn inbound_export(
     tx: &mut PgConnection,
@@ -114,8 +115,8 @@ pub async fn inbound_export(
     phone: Option<&str>,
 ) -> Result<Vec<(serde_json::Value, String, crypto::StoredBody)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select to_jsonb(m) - 'body_ciphertext' - 'body_iv' - 'body_tag' as "row!",
-                  m.twilio_message_sid, m.key_version, m.body_iv, m.body_ciphertext, m.body_tag
+        r#"select to_jsonb(m) - 'body_ciphertext' - 'body_iv' - 'body_tag' - 'unsettled'
+                  as "row!", m.twilio_message_sid, m.key_version, m.body_iv, m.body_ciphertext, m.body_tag
              from sms_messages m
             where m.direction = 'in' and (m.user_id = $1 or m.from_e164 = $2)
             order by m.created_at, m.id"#,

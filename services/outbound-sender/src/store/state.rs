@@ -309,7 +309,8 @@ pub async fn advance_status(
     }))
 }
 
-/// Outbound messages without a final status, created after `created_after`, whose status (or
+/// Outbound messages without a final status (`unsettled`, what the reconciliation index
+/// covers), created after `created_after`, whose status (or
 /// last check) is older than `stale_before`; oldest first.
 ///
 /// # Errors
@@ -322,8 +323,7 @@ pub async fn unsettled(
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(
         "select twilio_message_sid from sms_messages
-          where direction = 'out'
-            and (status is null or status in ('accepted','scheduled','queued','sending','sent'))
+          where unsettled
             and created_at > $1
             and coalesce(reconciled_at, last_status_at, created_at) < $2
           order by created_at

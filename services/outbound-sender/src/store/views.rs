@@ -148,7 +148,8 @@ pub async fn outbound_of(
         .collect())
 }
 
-/// An exported row: every column but the body's (and the phone hash), and the body to decrypt.
+/// An exported row: every column but the body's (and the phone hash and the columns derived
+/// for indexes), and the body to decrypt.
 pub type ExportRow = (serde_json::Value, Sealed);
 
 /// The person's outbound jobs for an export, oldest first.
@@ -159,7 +160,7 @@ pub async fn jobs_export(
 ) -> Result<Vec<ExportRow>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select to_jsonb(j) - 'body_ciphertext' - 'body_iv' - 'body_tag' - 'phone_hash'
-                  as "row!",
+                  - 'pending' as "row!",
                   j.idempotency_key, j.key_version, j.body_iv, j.body_ciphertext, j.body_tag
              from sms_outbound_jobs j
             where j.user_id = $1 or j.phone_hash = $2
@@ -189,8 +190,8 @@ pub async fn messages_export(
     person: &Person,
 ) -> Result<Vec<ExportRow>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select to_jsonb(m) - 'body_ciphertext' - 'body_iv' - 'body_tag' as "row!",
-                  m.twilio_message_sid, m.key_version, m.body_iv, m.body_ciphertext, m.body_tag
+        r#"select to_jsonb(m) - 'body_ciphertext' - 'body_iv' - 'body_tag' - 'unsettled'
+                  as "row!", m.twilio_message_sid, m.key_version, m.body_iv, m.body_ciphertext, m.body_tag
              from sms_messages m
             where m.direction = 'out' and (m.user_id = $1 or m.to_e164 = $2)
             order by m.created_at, m.id"#,
