@@ -15,8 +15,12 @@ use platform::errors::ErrorChain;
 
 use crate::BusError;
 
-/// The Postgres channel the outbox insert trigger notifies.
-pub const OUTBOX_CHANNEL: &str = "josh_outbox";
+/// The Postgres channel the outbox insert trigger notifies for `producer`'s rows: one per
+/// producer, so a row wakes only its own service's relay (on one shared channel every relay's
+/// connection received every row's notification, to drop all but its own).
+pub fn outbox_channel(producer: &str) -> String {
+    format!("josh_outbox.{producer}")
+}
 
 /// Publishes one producer's outbox rows.
 ///
@@ -135,7 +139,7 @@ impl Relay {
 
     async fn listen(&self) -> Option<PgListener> {
         let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
-        listener.listen(OUTBOX_CHANNEL).await.ok()?;
+        listener.listen(&outbox_channel(self.producer)).await.ok()?;
         Some(listener)
     }
 
@@ -152,18 +156,8 @@ impl Relay {
             }
             return;
         };
-        let own_rows = async {
-            loop {
-                match l.try_recv().await {
-                    // Every relay listens on one channel; the payload names the producer whose
-                    // row was inserted, and only that producer's relay has work to do.
-                    Ok(Some(n)) if n.payload() == self.producer => return true,
-                    Ok(Some(_)) => {}
-                    // Ok(None) means the connection dropped; reconnect next round.
-                    _ => return false,
-                }
-            }
-        };
+        // Ok(None) means the connection dropped; reconnect next round.
+        let own_rows = async { matches!(l.try_recv().await, Ok(Some(_))) };
         tokio::select! {
             () = shutdown.cancelled() => {}
             () = tokio::time::sleep(pause) => {}

@@ -191,3 +191,66 @@ async fn pruning_removes_only_old_published_rows() {
             .unwrap();
     assert_eq!(left, ["user-a:2", "user-a:3"]);
 }
+
+#[tokio::test]
+async fn a_committed_row_wakes_its_own_producers_relay() {
+    let h = Harness::new().await;
+    // Polls once an hour: only the row's notification can make it publish within the deadline.
+    let relay = bus::Relay::new(h.producer_pool.clone(), h.js.clone(), common::PRODUCER)
+        .with_poll_interval(std::time::Duration::from_secs(3600));
+    let task = tokio::spawn(relay.run(h.shutdown.clone()));
+    h.enqueue(&event("user-a", 1)).await;
+    wait_until("the first row published", DEADLINE, || async {
+        h.unpublished().await == 0
+    })
+    .await
+    .unwrap();
+    // The relay is listening now (it listens before its first batch).
+    h.enqueue(&event("user-a", 2)).await;
+    wait_until("the second row published", DEADLINE, || async {
+        h.unpublished().await == 0
+    })
+    .await
+    .unwrap();
+    assert_eq!(h.stream_messages(EVENTS_STREAM).await, 2);
+    h.shutdown.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn each_producer_has_its_own_outbox_channel() {
+    let h = Harness::new().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&h.db.pool)
+        .await
+        .unwrap();
+    let (ours, theirs) = (
+        bus::relay::outbox_channel(common::PRODUCER),
+        bus::relay::outbox_channel(common::CONSUMER),
+    );
+    listener
+        .listen_all([ours.as_str(), theirs.as_str()])
+        .await
+        .unwrap();
+    h.enqueue(&event("user-a", 1)).await;
+    let mut tx = h.db.pool.begin().await.unwrap();
+    let other = proto::Envelope {
+        producer: common::CONSUMER.to_owned(),
+        ..event("user-b", 1)
+    };
+    assert!(bus::outbox::enqueue(&mut tx, &other).await.unwrap());
+    tx.commit().await.unwrap();
+
+    // Delivered in commit order, each on its producer's channel only.
+    let mut next = async || {
+        tokio::time::timeout(DEADLINE, listener.recv())
+            .await
+            .expect("no notification")
+            .unwrap()
+    };
+    let (first, second) = (next().await, next().await);
+    assert_eq!(
+        [first.channel(), second.channel()],
+        [ours.as_str(), theirs.as_str()]
+    );
+    assert_ne!(ours, theirs);
+}
