@@ -28,8 +28,11 @@ enum Tokens {
 
 /// What one look for work found.
 enum Step {
-    /// A job was handled; look again at once.
-    Worked,
+    /// A job was handled; look again at once (and wake another worker when others were due).
+    Worked {
+        /// The claim saw other jobs due.
+        others_due: bool,
+    },
     /// Nothing due (or the sender is paused); wait.
     Idle,
 }
@@ -86,10 +89,13 @@ impl Outbound {
         while !shutdown.is_cancelled() {
             let look = self.inner.polls.begin();
             let pause = match self.step(&owner, &shutdown).await {
-                Ok(Step::Worked) => {
-                    // More may be due (a backlog, a resumed sender): pass the wake-up on, so
-                    // workers join one at a time while claims keep finding jobs.
-                    self.inner.wake.notify_one();
+                Ok(Step::Worked { others_due }) => {
+                    // A backlog (or a resumed sender): pass the wake-up on, so workers join one
+                    // at a time while claims keep finding jobs. Without one, the woken worker
+                    // would only run an empty claim.
+                    if others_due {
+                        self.inner.wake.notify_one();
+                    }
                     continue;
                 }
                 Ok(Step::Idle) => {
@@ -116,8 +122,8 @@ impl Outbound {
         let mut conn = self.inner.pool.acquire().await?;
         // One statement, its own transaction: the claim skips everything while the sender (or
         // every sender) is paused. Only a pass that found nothing asks whether that was a pause.
-        let job = jobs::claim_due(&mut conn, now, now + settings.lease, owner, sender).await?;
-        let paused = match job {
+        let claim = jobs::claim_due(&mut conn, now, now + settings.lease, owner, sender).await?;
+        let paused = match claim {
             Some(_) => false,
             None => state::is_paused(&mut conn, sender).await?,
         };
@@ -127,11 +133,11 @@ impl Outbound {
         } else {
             0.0
         });
-        let Some(job) = job else {
+        let Some(jobs::Claim { job, others_due }) = claim else {
             return Ok(Step::Idle);
         };
         self.process(job, owner, shutdown).await?;
-        Ok(Step::Worked)
+        Ok(Step::Worked { others_due })
     }
 
     /// Sends one claimed job and records what came of it.

@@ -122,6 +122,15 @@ pub struct Job {
     pub in_doubt_since: Option<OffsetDateTime>,
 }
 
+/// A leased job, and whether the claim saw other jobs due (so another worker may find one).
+#[derive(Debug)]
+pub struct Claim {
+    /// The job, leased.
+    pub job: Job,
+    /// Other numbers' jobs were due and not leased when it was claimed.
+    pub others_due: bool,
+}
+
 /// Leases the next due job to `owner` until `lease_until`, recording `sender`; `None` when no
 /// job is due. Jobs leased by others are skipped until their lease runs out. Texts to one
 /// number go out one at a time in the order they were queued (ids are UUIDv7): a job waits
@@ -143,7 +152,7 @@ pub async fn claim_due(
     lease_until: OffsetDateTime,
     owner: &str,
     sender: &str,
-) -> Result<Option<Job>, sqlx::Error> {
+) -> Result<Option<Claim>, sqlx::Error> {
     let row = sqlx::query!(
         // Each number's first pending job (the index's order), the earliest due of those, then
         // the first of them no other worker holds (its conditions are repeated there because
@@ -179,7 +188,8 @@ pub async fn claim_due(
          returning j.id, j.user_id, j.to_e164, j.phone_hash, j.key_version, j.body_iv,
                    j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
                    j.correlation_id, j.segments, j.validity_seconds,
-                   due.in_doubt_since as "in_doubt_since?""#,
+                   due.in_doubt_since as "in_doubt_since?",
+                   (select count(*) > 1 from candidates) as "others_due!""#,
         now,
         lease_until,
         owner,
@@ -187,24 +197,27 @@ pub async fn claim_due(
     )
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|r| Job {
-        id: r.id,
-        user_id: r.user_id,
-        to_e164: r.to_e164,
-        phone_hash: r.phone_hash,
-        body: match (r.body_iv, r.body_ciphertext, r.body_tag) {
-            (Some(iv), Some(ct), Some(tag)) => {
-                crypto::EncryptedBody::from_parts(r.key_version, &iv, &ct, &tag).ok()
-            }
-            _ => None,
+    Ok(row.map(|r| Claim {
+        others_due: r.others_due,
+        job: Job {
+            id: r.id,
+            user_id: r.user_id,
+            to_e164: r.to_e164,
+            phone_hash: r.phone_hash,
+            body: match (r.body_iv, r.body_ciphertext, r.body_tag) {
+                (Some(iv), Some(ct), Some(tag)) => {
+                    crypto::EncryptedBody::from_parts(r.key_version, &iv, &ct, &tag).ok()
+                }
+                _ => None,
+            },
+            purpose: r.purpose,
+            attempts: r.attempts,
+            idempotency_key: r.idempotency_key,
+            correlation_id: r.correlation_id,
+            segments: r.segments,
+            validity_seconds: r.validity_seconds,
+            in_doubt_since: r.in_doubt_since,
         },
-        purpose: r.purpose,
-        attempts: r.attempts,
-        idempotency_key: r.idempotency_key,
-        correlation_id: r.correlation_id,
-        segments: r.segments,
-        validity_seconds: r.validity_seconds,
-        in_doubt_since: r.in_doubt_since,
     }))
 }
 
