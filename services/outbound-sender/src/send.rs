@@ -28,10 +28,12 @@ enum Tokens {
 
 /// What one look for work found.
 enum Step {
-    /// A job was handled; look again at once (and wake another worker when others were due).
+    /// A job was handled.
     Worked {
-        /// The claim saw other jobs due.
+        /// The claim saw other jobs due: wake another worker, and look again at once.
         others_due: bool,
+        /// The number has a later text, due now that this one went: look again at once.
+        number_has_more: bool,
     },
     /// Nothing due (or the sender is paused); wait.
     Idle,
@@ -89,14 +91,21 @@ impl Outbound {
         while !shutdown.is_cancelled() {
             let look = self.inner.polls.begin();
             let pause = match self.step(&owner, &shutdown).await {
-                Ok(Step::Worked { others_due }) => {
+                Ok(Step::Worked {
+                    others_due,
+                    number_has_more,
+                }) => {
                     // A backlog (or a resumed sender): pass the wake-up on, so workers join one
-                    // at a time while claims keep finding jobs. Without one, the woken worker
-                    // would only run an empty claim.
+                    // at a time while claims keep finding jobs. Otherwise another claim would
+                    // find nothing (two claims a text): jobs queued since announced themselves
+                    // (NOTIFY), and the wake-up waits for a worker that goes idle.
                     if others_due {
                         self.inner.wake.notify_one();
                     }
-                    continue;
+                    if others_due || number_has_more {
+                        continue;
+                    }
+                    poll
                 }
                 Ok(Step::Idle) => {
                     self.inner.polls.ended_idle(look);
@@ -133,11 +142,19 @@ impl Outbound {
         } else {
             0.0
         });
-        let Some(jobs::Claim { job, others_due }) = claim else {
+        let Some(jobs::Claim {
+            job,
+            others_due,
+            number_has_more,
+        }) = claim
+        else {
             return Ok(Step::Idle);
         };
         self.process(job, owner, shutdown).await?;
-        Ok(Step::Worked { others_due })
+        Ok(Step::Worked {
+            others_due,
+            number_has_more,
+        })
     }
 
     /// Sends one claimed job and records what came of it.

@@ -346,3 +346,34 @@ async fn texts_to_one_number_go_out_one_at_a_time_in_queue_order() {
         .collect();
     assert_eq!(to_ann, ["part 1", "part 2", "part 3", "part 4", "part 5"]);
 }
+
+/// Workers look for due jobs only when told (a new job's notification, a claim that saw more
+/// due) or after their poll interval, here an hour: a number's later texts still go out at once,
+/// each after the one before it, without a notification of their own left to wake anyone.
+#[tokio::test]
+async fn without_polling_a_numbers_later_texts_still_go_out() {
+    let mut world = World::start_with(|s| {
+        s.workers = 1;
+        s.segments_per_second = 1000.0;
+        s.poll_interval = Duration::from_secs(3600);
+    })
+    .await;
+    // Sends take a while, so the later texts' notifications arrive while the worker is busy
+    // (and fold into one wake-up).
+    world.sim.set_create_delay(Duration::from_millis(40));
+    let to = "+15551230051";
+    let keys: Vec<String> = (1..=4).map(|i| format!("nopoll-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        world
+            .command(Cmd::new(key, to, &format!("part {}", i + 1)))
+            .await;
+    }
+    world.run("a");
+    for key in &keys {
+        world
+            .wait_job(key, "the text to be sent", |j| j.status == "sent")
+            .await;
+    }
+    let bodies: Vec<String> = world.sim.messages().into_iter().map(|m| m.body).collect();
+    assert_eq!(bodies, ["part 1", "part 2", "part 3", "part 4"]);
+}

@@ -122,13 +122,16 @@ pub struct Job {
     pub in_doubt_since: Option<OffsetDateTime>,
 }
 
-/// A leased job, and whether the claim saw other jobs due (so another worker may find one).
+/// A leased job, and what else the claim saw pending: whether another worker may find a job
+/// now, and whether this number has a later text (due once this one is sent).
 #[derive(Debug)]
 pub struct Claim {
     /// The job, leased.
     pub job: Job,
     /// Other numbers' jobs were due and not leased when it was claimed.
     pub others_due: bool,
+    /// The same number has later pending jobs.
+    pub number_has_more: bool,
 }
 
 /// Leases the next due job to `owner` until `lease_until`, recording `sender`; `None` when no
@@ -189,7 +192,10 @@ pub async fn claim_due(
                    j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
                    j.correlation_id, j.segments, j.validity_seconds,
                    due.in_doubt_since as "in_doubt_since?",
-                   (select count(*) > 1 from candidates) as "others_due!""#,
+                   (select count(*) > 1 from candidates) as "others_due!",
+                   exists (select 1 from sms_outbound_jobs n
+                            where n.pending and n.to_e164 = j.to_e164 and n.id <> j.id)
+                     as "number_has_more!""#,
         now,
         lease_until,
         owner,
@@ -199,6 +205,7 @@ pub async fn claim_due(
     .await?;
     Ok(row.map(|r| Claim {
         others_due: r.others_due,
+        number_has_more: r.number_has_more,
         job: Job {
             id: r.id,
             user_id: r.user_id,
