@@ -8,6 +8,44 @@ use sqlx::PgConnection;
 use crate::BusError;
 use crate::subjects;
 
+/// An envelope checked and encoded for the outbox, with the trace context of the code that
+/// produced it: a row stored later by someone else (a group commit) still continues that trace.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    producer: String,
+    event_id: uuid::Uuid,
+    subject: String,
+    event_type: String,
+    idempotency_key: String,
+    payload: Vec<u8>,
+    headers: serde_json::Value,
+}
+
+impl OutboxRow {
+    /// Checks and encodes `envelope`, taking the current trace context.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidEnvelope`] when the envelope is malformed or lacks its producer,
+    /// idempotency or partition key.
+    pub fn prepare(envelope: &Envelope) -> Result<Self, BusError> {
+        let subject = subjects::subject_of(envelope)?;
+        let event_id = validate(envelope)?;
+        let mut headers = std::collections::BTreeMap::new();
+        if let Some(tp) = platform::trace_context::current_traceparent() {
+            headers.insert("traceparent".to_owned(), tp);
+        }
+        Ok(Self {
+            producer: envelope.producer.clone(),
+            event_id,
+            subject,
+            event_type: envelope.r#type.clone(),
+            idempotency_key: envelope.idempotency_key.clone(),
+            payload: envelope.encode_to_vec(),
+            headers: serde_json::to_value(headers).unwrap_or_default(),
+        })
+    }
+}
+
 /// Stores `envelope` for publication, in the caller's transaction. Returns false when this
 /// producer already enqueued a message with the same idempotency key (a retried use case), in
 /// which case nothing is stored.
@@ -20,29 +58,64 @@ use crate::subjects;
 /// idempotency or partition key; [`BusError::Database`] when the insert fails.
 #[tracing::instrument(skip_all, fields(event_type = %envelope.r#type, producer = %envelope.producer))]
 pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> Result<bool, BusError> {
-    let subject = subjects::subject_of(envelope)?;
-    let event_id = validate(envelope)?;
-    let mut headers = std::collections::BTreeMap::new();
-    if let Some(tp) = platform::trace_context::current_traceparent() {
-        headers.insert("traceparent".to_owned(), tp);
-    }
-    let headers = serde_json::to_value(headers).unwrap_or_default();
+    let row = OutboxRow::prepare(envelope)?;
     let inserted = sqlx::query!(
         "insert into event_outbox (producer, event_id, subject, event_type, idempotency_key, payload, headers)
          values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (producer, idempotency_key) do nothing",
-        envelope.producer,
-        event_id,
-        subject,
-        envelope.r#type,
-        envelope.idempotency_key,
-        envelope.encode_to_vec(),
-        headers,
+        row.producer,
+        row.event_id,
+        row.subject,
+        row.event_type,
+        row.idempotency_key,
+        row.payload,
+        row.headers,
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     Ok(inserted == 1)
+}
+
+/// Stores `rows` in one statement, in the caller's transaction; answers for each, in order,
+/// whether it was stored (false: its producer already has that idempotency key, from before or
+/// from an earlier row of `rows`).
+///
+/// # Errors
+/// [`BusError::Database`] when the insert fails; nothing is stored then.
+#[tracing::instrument(skip_all, fields(rows = rows.len()))]
+pub async fn enqueue_many(
+    tx: &mut PgConnection,
+    rows: &[OutboxRow],
+) -> Result<Vec<bool>, BusError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = |f: fn(&OutboxRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    let event_ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.event_id).collect();
+    let payloads: Vec<Vec<u8>> = rows.iter().map(|r| r.payload.clone()).collect();
+    let headers: Vec<serde_json::Value> = rows.iter().map(|r| r.headers.clone()).collect();
+    let stored = sqlx::query_scalar!(
+        "insert into event_outbox (producer, event_id, subject, event_type, idempotency_key, payload, headers)
+         select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                              $6::bytea[], $7::jsonb[])
+         on conflict (producer, idempotency_key) do nothing
+         returning producer || ' ' || idempotency_key as \"key!\"",
+        &column(|r| r.producer.clone()),
+        &event_ids,
+        &column(|r| r.subject.clone()),
+        &column(|r| r.event_type.clone()),
+        &column(|r| r.idempotency_key.clone()),
+        &payloads,
+        &headers,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut stored: std::collections::HashSet<String> = stored.into_iter().collect();
+    Ok(rows
+        .iter()
+        .map(|r| stored.remove(&format!("{} {}", r.producer, r.idempotency_key)))
+        .collect())
 }
 
 fn validate(envelope: &Envelope) -> Result<uuid::Uuid, BusError> {

@@ -254,3 +254,32 @@ async fn each_producer_has_its_own_outbox_channel() {
     );
     assert_ne!(ours, theirs);
 }
+
+#[tokio::test]
+async fn enqueue_many_stores_each_key_once_and_says_which_rows_were_new() {
+    let h = Harness::new().await;
+    h.enqueue(&event("user-a", 1)).await;
+    let rows: Vec<bus::outbox::OutboxRow> = [
+        event("user-a", 1), // stored before
+        event("user-a", 2),
+        event("user-b", 1),
+        event("user-a", 2), // earlier in this call
+    ]
+    .iter()
+    .map(|e| bus::outbox::OutboxRow::prepare(e).unwrap())
+    .collect();
+
+    let mut tx = h.producer_pool.begin().await.unwrap();
+    let new = bus::outbox::enqueue_many(&mut tx, &rows).await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(new, [false, true, true, false]);
+    assert_eq!(h.unpublished().await, 3);
+    let mut tx = h.producer_pool.begin().await.unwrap();
+    assert!(
+        bus::outbox::enqueue_many(&mut tx, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -47,6 +47,9 @@ pub enum Error {
     /// The event could not be put in the outbox.
     #[error("enqueuing the event failed")]
     Outbox(#[from] bus::BusError),
+    /// The status writer has stopped (the service is shutting down).
+    #[error("the status writer has stopped")]
+    Unavailable,
 }
 
 impl Error {
@@ -63,6 +66,7 @@ impl Error {
             Self::Crypto(_) | Self::Database(_) | Self::Outbox(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -83,6 +87,7 @@ impl Error {
             Self::Crypto(_) => "crypto",
             Self::Database(_) => "database",
             Self::Outbox(_) => "outbox",
+            Self::Unavailable => "unavailable",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod erasure;
 mod error;
 pub mod events;
 pub mod metrics;
+pub mod statuses;
 pub mod store;
 pub mod webhooks;
 

@@ -102,34 +102,42 @@ pub async fn claim_inbound(
     }))
 }
 
-/// An audit row in `message_events`. The payload holds ids and counts only: never a body or a
-/// phone number.
+/// The audit row of a status callback in `message_events` (`sms.status_reported`). The payload
+/// holds ids and the status only: never a body or a phone number.
 #[derive(Debug)]
-pub struct MessageEvent<'a> {
-    /// The phone hash of the number it is about, when known: the row names the user who has
-    /// that number (looked up in the insert itself, no separate round trip).
+pub struct StatusAudit<'a> {
+    /// The phone hash of the recipient, when known: the row names the user who has that number
+    /// (looked up in the insert itself).
     pub phone_hash: Option<&'a str>,
-    /// E.g. `sms.received`, `sms.status_reported`.
-    pub event_type: &'a str,
-    /// Ids and counts.
-    pub payload: serde_json::Value,
-    /// The webhook's correlation id.
+    /// Ids and the status.
+    pub payload: &'a serde_json::Value,
+    /// The callback's correlation id.
     pub correlation_id: Uuid,
 }
 
-/// Appends an audit row.
-#[tracing::instrument(skip_all, fields(event_type = %event.event_type))]
-pub async fn insert_message_event(
+/// Appends the audit rows of status callbacks, in one statement.
+#[tracing::instrument(skip_all, fields(rows = audits.len()))]
+pub async fn insert_status_audits(
     tx: &mut PgConnection,
-    event: &MessageEvent<'_>,
+    audits: &[StatusAudit<'_>],
 ) -> Result<(), sqlx::Error> {
+    if audits.is_empty() {
+        return Ok(());
+    }
+    let hashes: Vec<Option<String>> = audits
+        .iter()
+        .map(|a| a.phone_hash.map(str::to_owned))
+        .collect();
+    let payloads: Vec<serde_json::Value> = audits.iter().map(|a| a.payload.clone()).collect();
+    let correlations: Vec<Uuid> = audits.iter().map(|a| a.correlation_id).collect();
     sqlx::query!(
         "insert into message_events (user_id, event_type, payload, correlation_id)
-         values ((select id from users where phone_hash = $1), $2, $3, $4)",
-        event.phone_hash,
-        event.event_type,
-        event.payload,
-        event.correlation_id,
+         select (select u.id from users u where u.phone_hash = a.phone_hash),
+                'sms.status_reported', a.payload, a.correlation_id
+           from unnest($1::text[], $2::jsonb[], $3::uuid[]) as a(phone_hash, payload, correlation_id)",
+        &hashes as &[Option<String>],
+        &payloads,
+        &correlations,
     )
     .execute(&mut *tx)
     .await?;

@@ -6,8 +6,9 @@
 //! body size (413), `X-Twilio-Signature` over `PUBLIC_BASE_URL` + path + query and every
 //! parameter (403), `AccountSid` is ours (403), parameters well formed (400 naming the field).
 //! A valid request is stored once per `MessageSid` (or once per (SID, status)) in one
-//! transaction with its outbox event, and answered `200` with empty TwiML in milliseconds; a
-//! redelivery gets the same answer and changes nothing.
+//! transaction with its outbox event (status callbacks in groups: [`crate::statuses`]), and
+//! answered `200` with empty TwiML in milliseconds; a redelivery gets the same answer and
+//! changes nothing.
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,7 +34,8 @@ use crate::Config;
 use crate::error::Error;
 use crate::events::{self, Received, Reported};
 use crate::metrics::{self, Endpoint, Outcome};
-use crate::store::{self, MessageEvent, NewInbound};
+use crate::statuses::{StatusRecord, StatusWriter};
+use crate::store::{self, NewInbound};
 use platform::clock::{SharedClock, SystemClock};
 use platform::errors::ErrorChain;
 
@@ -62,14 +64,17 @@ struct Inner {
     public_base_url: String,
     body_limit: usize,
     clock: SharedClock,
+    statuses: StatusWriter,
 }
 
 impl WebhookState {
     /// The handlers' state from the service config, storing through `pool` (connected as
-    /// `josh_inbound_sms`).
+    /// `josh_inbound_sms`). Starts the status callbacks' writer task (see [`crate::statuses`]),
+    /// so it must be called within the Tokio runtime.
     pub fn new(pool: PgPool, config: &Config) -> Self {
         Self {
             inner: Arc::new(Inner {
+                statuses: StatusWriter::spawn(pool.clone()),
                 pool,
                 keyring: config.keyring.clone(),
                 pepper: config.phone_pepper.clone(),
@@ -278,15 +283,10 @@ async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Erro
         reported_at: state.clock.now(),
     });
 
-    let mut tx = state.pool.begin().await?;
-    if !bus::outbox::enqueue(&mut tx, &envelope).await? {
-        tx.rollback().await?;
-        return Ok(Outcome::Duplicate);
-    }
-    let audit = MessageEvent {
-        phone_hash: phone_hash.as_deref(),
-        event_type: "sms.status_reported",
-        payload: json!({
+    let record = StatusRecord {
+        outbox: bus::outbox::OutboxRow::prepare(&envelope)?,
+        phone_hash,
+        audit: json!({
             "message_sid": callback.message_sid,
             "status": callback.status.as_str(),
             "error_code": callback.error_code,
@@ -295,9 +295,11 @@ async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Erro
         }),
         correlation_id,
     };
-    store::insert_message_event(&mut tx, &audit).await?;
-    tx.commit().await?;
-    Ok(Outcome::Accepted)
+    Ok(if state.statuses.store(record).await? {
+        Outcome::Accepted
+    } else {
+        Outcome::Duplicate
+    })
 }
 
 /// The checks every webhook passes before anything is stored; returns its parameters.
