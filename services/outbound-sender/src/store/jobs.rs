@@ -157,26 +157,21 @@ pub async fn claim_due(
     sender: &str,
 ) -> Result<Option<Claim>, sqlx::Error> {
     let row = sqlx::query!(
-        // Each number's first pending job (the index's order), the earliest due of those, then
-        // the first of them no other worker holds (its conditions are repeated there because
-        // `for update` re-checks them against a row another worker changed meanwhile). Filtering on `pending`, not on status, leaves
-        // one index to serve every step, so the claim stays linear in the pending jobs whatever
-        // the statistics say (migration 20261206000800).
-        r#"with heads as (
-           select distinct on (to_e164) id, run_at, created_at, lease_until
-             from sms_outbound_jobs
-            where pending
-            order by to_e164, run_at, created_at, id
-         ), candidates as (
-           select id from heads
-            where run_at <= $1 and (lease_until is null or lease_until < $1)
-            order by run_at, created_at, id
-            limit 32
-         ), due as (
+        // Due jobs in due order (the due index), each kept only when no earlier job to its
+        // number is pending (a probe of the number-order index), the first of those no other
+        // worker holds. The walk stops at the first claimable job, so a claim reads a few index
+        // entries however long the backlog (taking every number's first pending job first made
+        // each claim linear in the backlog: docs/benchmarks.md, session 7). Filtering on
+        // `pending`, which only these partial indexes cover, keeps other indexes out of the plan
+        // whatever the statistics say (migration 20261206000800).
+        r#"with due as (
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
-            where j.id = any(array(select id from candidates))
-              and j.pending and j.run_at <= $1
+            where j.pending and j.run_at <= $1
               and (j.lease_until is null or j.lease_until < $1)
+              and not exists (
+                select 1 from sms_outbound_jobs e
+                 where e.pending and e.to_e164 = j.to_e164
+                   and (e.run_at, e.created_at, e.id) < (j.run_at, j.created_at, j.id))
               and not exists (
                 select 1 from sms_sender_pauses p
                  where p.sender in ($4, '*') and p.resumed_at is null)
@@ -192,7 +187,10 @@ pub async fn claim_due(
                    j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
                    j.correlation_id, j.segments, j.validity_seconds,
                    due.in_doubt_since as "in_doubt_since?",
-                   (select count(*) > 1 from candidates) as "others_due!",
+                   exists (select 1 from sms_outbound_jobs o
+                            where o.pending and o.run_at <= $1 and o.to_e164 <> j.to_e164
+                              and (o.lease_until is null or o.lease_until < $1))
+                     as "others_due!",
                    exists (select 1 from sms_outbound_jobs n
                             where n.pending and n.to_e164 = j.to_e164 and n.id <> j.id)
                      as "number_has_more!""#,
