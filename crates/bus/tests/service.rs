@@ -12,9 +12,8 @@ use common::{CONSUMER, DEADLINE, Harness, Recorder, event};
 use platform::health::StartupGate;
 use testkit::wait_until;
 
-#[tokio::test]
-async fn consumers_hold_readiness_until_their_durables_exist() {
-    let mut h = Harness::new().await;
+/// A service's bus (and its readiness gate) started while `h`'s NATS server is down.
+async fn bus_with_nats_down(h: &mut Harness) -> (ServiceBus, StartupGate) {
     h.nats.kill().await.unwrap();
     let client = async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
@@ -23,6 +22,13 @@ async fn consumers_hold_readiness_until_their_durables_exist() {
         .unwrap();
     let gate = StartupGate::default();
     let bus = ServiceBus::new(client, h.consumer_pool.clone(), CONSUMER, 1, gate.clone());
+    (bus, gate)
+}
+
+#[tokio::test]
+async fn consumers_hold_readiness_until_their_durables_exist() {
+    let mut h = Harness::new().await;
+    let (bus, gate) = bus_with_nats_down(&mut h).await;
     let recorder = Recorder::default();
 
     let consume = bus.consume(h.spec(), recorder.clone(), h.shutdown.clone());
@@ -61,14 +67,7 @@ async fn consumers_hold_readiness_until_their_durables_exist() {
 #[tokio::test]
 async fn a_consumer_stopped_before_it_started_ends_and_lets_go_of_readiness() {
     let mut h = Harness::new().await;
-    h.nats.kill().await.unwrap();
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connect(h.nats.url())
-        .await
-        .unwrap();
-    let gate = StartupGate::default();
-    let bus = ServiceBus::new(client, h.consumer_pool.clone(), CONSUMER, 1, gate.clone());
+    let (bus, gate) = bus_with_nats_down(&mut h).await;
     let task = tokio::spawn(bus.consume(h.spec(), Recorder::default(), h.shutdown.clone()));
 
     h.shutdown.cancel();

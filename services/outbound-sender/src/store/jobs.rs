@@ -122,6 +122,22 @@ pub struct Job {
     pub in_doubt_since: Option<OffsetDateTime>,
 }
 
+/// A job's body from its stored parts; `None` once retention purged them (or when they are
+/// malformed).
+pub(crate) fn stored_body(
+    key_version: i32,
+    iv: Option<Vec<u8>>,
+    ciphertext: Option<Vec<u8>>,
+    tag: Option<Vec<u8>>,
+) -> Option<crypto::EncryptedBody> {
+    match (iv, ciphertext, tag) {
+        (Some(iv), Some(ct), Some(tag)) => {
+            crypto::EncryptedBody::from_parts(key_version, &iv, &ct, &tag).ok()
+        }
+        _ => None,
+    }
+}
+
 /// A leased job, and what else the claim saw pending: whether another worker may find a job
 /// now, and whether this number has a later text (due once this one is sent).
 #[derive(Debug)]
@@ -209,12 +225,7 @@ pub async fn claim_due(
             user_id: r.user_id,
             to_e164: r.to_e164,
             phone_hash: r.phone_hash,
-            body: match (r.body_iv, r.body_ciphertext, r.body_tag) {
-                (Some(iv), Some(ct), Some(tag)) => {
-                    crypto::EncryptedBody::from_parts(r.key_version, &iv, &ct, &tag).ok()
-                }
-                _ => None,
-            },
+            body: stored_body(r.key_version, r.body_iv, r.body_ciphertext, r.body_tag),
             purpose: r.purpose,
             attempts: r.attempts,
             idempotency_key: r.idempotency_key,
