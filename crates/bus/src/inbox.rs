@@ -60,26 +60,6 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// A shared handler handles as the one it shares (a consumer restarted after a failure to start
-/// keeps its handler).
-impl<H: Handler> Handler for std::sync::Arc<H> {
-    fn handle<'a>(
-        &'a self,
-        tx: &'a mut PgConnection,
-        envelope: &'a Envelope,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
-        H::handle(self, tx, envelope)
-    }
-
-    fn dead_lettered<'a>(
-        &'a self,
-        pool: &'a sqlx::PgPool,
-        envelope: &'a Envelope,
-    ) -> impl Future<Output = ()> + Send + 'a {
-        H::dead_lettered(self, pool, envelope)
-    }
-}
-
 /// Records that `consumer` handles `envelope`, returning false when it already did (the row's
 /// unique key also makes a concurrent duplicate wait for the first one's outcome).
 ///
