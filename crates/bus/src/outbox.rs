@@ -86,28 +86,28 @@ pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> Result<bool,
 #[tracing::instrument(skip_all, fields(rows = rows.len()))]
 pub async fn enqueue_many(
     tx: &mut PgConnection,
-    rows: &[OutboxRow],
+    rows: &[&OutboxRow],
 ) -> Result<Vec<bool>, BusError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let column = |f: fn(&OutboxRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    let text = |f: fn(&OutboxRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let event_ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.event_id).collect();
-    let payloads: Vec<Vec<u8>> = rows.iter().map(|r| r.payload.clone()).collect();
-    let headers: Vec<serde_json::Value> = rows.iter().map(|r| r.headers.clone()).collect();
+    let payloads: Vec<&[u8]> = rows.iter().map(|r| r.payload.as_slice()).collect();
+    let headers: Vec<&serde_json::Value> = rows.iter().map(|r| &r.headers).collect();
     let stored = sqlx::query_scalar!(
         "insert into event_outbox (producer, event_id, subject, event_type, idempotency_key, payload, headers)
          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                               $6::bytea[], $7::jsonb[])
          on conflict (producer, idempotency_key) do nothing
          returning producer || ' ' || idempotency_key as \"key!\"",
-        &column(|r| r.producer.clone()),
+        &text(|r| &r.producer) as &[&str],
         &event_ids,
-        &column(|r| r.subject.clone()),
-        &column(|r| r.event_type.clone()),
-        &column(|r| r.idempotency_key.clone()),
-        &payloads,
-        &headers,
+        &text(|r| &r.subject) as &[&str],
+        &text(|r| &r.event_type) as &[&str],
+        &text(|r| &r.idempotency_key) as &[&str],
+        &payloads as &[&[u8]],
+        &headers as &[&serde_json::Value],
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -92,7 +92,7 @@ async fn run(pool: PgPool, mut waiting: mpsc::Receiver<Pending>) {
 /// Stores `records` in one transaction: their outbox rows, then an audit row for each new one.
 #[tracing::instrument(skip_all, fields(callbacks = records.len()))]
 async fn write(pool: &PgPool, records: &[&StatusRecord]) -> Result<Vec<bool>, Error> {
-    let rows: Vec<bus::outbox::OutboxRow> = records.iter().map(|r| r.outbox.clone()).collect();
+    let rows: Vec<&bus::outbox::OutboxRow> = records.iter().map(|r| &r.outbox).collect();
     let mut tx = pool.begin().await?;
     let new = bus::outbox::enqueue_many(&mut tx, &rows).await?;
     let audits: Vec<StatusAudit<'_>> = records

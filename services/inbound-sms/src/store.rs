@@ -124,19 +124,16 @@ pub async fn insert_status_audits(
     if audits.is_empty() {
         return Ok(());
     }
-    let hashes: Vec<Option<String>> = audits
-        .iter()
-        .map(|a| a.phone_hash.map(str::to_owned))
-        .collect();
-    let payloads: Vec<serde_json::Value> = audits.iter().map(|a| a.payload.clone()).collect();
+    let hashes: Vec<Option<&str>> = audits.iter().map(|a| a.phone_hash).collect();
+    let payloads: Vec<&serde_json::Value> = audits.iter().map(|a| a.payload).collect();
     let correlations: Vec<Uuid> = audits.iter().map(|a| a.correlation_id).collect();
     sqlx::query!(
         "insert into message_events (user_id, event_type, payload, correlation_id)
          select (select u.id from users u where u.phone_hash = a.phone_hash),
                 'sms.status_reported', a.payload, a.correlation_id
            from unnest($1::text[], $2::jsonb[], $3::uuid[]) as a(phone_hash, payload, correlation_id)",
-        &hashes as &[Option<String>],
-        &payloads,
+        &hashes as &[Option<&str>],
+        &payloads as &[&serde_json::Value],
         &correlations,
     )
     .execute(&mut *tx)

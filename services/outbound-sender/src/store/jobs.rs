@@ -179,7 +179,7 @@ pub async fn claim_due(
         // entries however long the backlog (taking every number's first pending job first made
         // each claim linear in the backlog: docs/benchmarks.md, session 7). Filtering on
         // `pending`, which only these partial indexes cover, keeps other indexes out of the plan
-        // whatever the statistics say (migration 20261206000800).
+        // whatever the statistics say (migrations 20261206000800 and 20261206001400).
         r#"with due as (
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
             where j.pending and j.run_at <= $1
