@@ -1,4 +1,10 @@
 //! `sms_outbound_jobs`: created once per idempotency key, claimed under a lease, settled once.
+//!
+//! Statements find a job by id with `pending`, not `status = 'pending'`: a queue's statistics
+//! nearly always say no job is pending, so for the plain comparison the planner preferred the
+//! schema's `status` index to the primary key and read every pending job's entry (2,400 a call
+//! in a backlog; docs/benchmarks.md, session 8). `pending` carries no statistics (migration
+//! 20261206001600), which leaves the primary key. `store::plans` checks this in a backlog.
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -173,21 +179,25 @@ pub async fn claim_due(
     sender: &str,
 ) -> Result<Option<Claim>, sqlx::Error> {
     let row = sqlx::query!(
-        // Due jobs in due order (the due index), each kept only when no earlier job to its
-        // number is pending (a probe of the number-order index), the first of those no other
-        // worker holds. The walk stops at the first claimable job, so a claim reads a few index
+        // Due jobs in due order (the due index), each kept only when it is its number's first
+        // pending job (a probe of the number-order index), the first of those no other worker
+        // holds. The walk stops at the first claimable job, so a claim reads a few index
         // entries however long the backlog (taking every number's first pending job first made
-        // each claim linear in the backlog: docs/benchmarks.md, session 7). Filtering on
-        // `pending`, which only these partial indexes cover, keeps other indexes out of the plan
-        // whatever the statistics say (migrations 20261206000800 and 20261206001400).
+        // each claim linear in the backlog: docs/benchmarks.md, session 7). The probe is a
+        // scalar subquery with LIMIT, which Postgres never flattens into a join: as a NOT
+        // EXISTS it became an anti-join that, with statistics from a quieter moment, scanned
+        // every pending job for each candidate (3,000 buffers a claim in a backlog; session 8).
+        // Filtering on `pending`, which only these partial indexes cover, keeps other indexes
+        // out of the plan (migrations 20261206000800 and 20261206001400).
         r#"with due as (
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
             where j.pending and j.run_at <= $1
               and (j.lease_until is null or j.lease_until < $1)
-              and not exists (
-                select 1 from sms_outbound_jobs e
+              and j.id = (
+                select e.id from sms_outbound_jobs e
                  where e.pending and e.to_e164 = j.to_e164
-                   and (e.run_at, e.created_at, e.id) < (j.run_at, j.created_at, j.id))
+                 order by e.to_e164, e.run_at, e.created_at, e.id
+                 limit 1)
               and not exists (
                 select 1 from sms_sender_pauses p
                  where p.sender in ($4, '*') and p.resumed_at is null)
@@ -251,7 +261,7 @@ pub async fn mark_started(
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
         "update sms_outbound_jobs set send_started_at = $3, lease_until = $4
-         where id = $1 and lease_owner = $2 and status = 'pending'",
+         where id = $1 and lease_owner = $2 and pending",
         id,
         owner,
         now,
@@ -279,7 +289,7 @@ pub async fn mark_sent(
             set status = 'sent', twilio_message_sid = $2, delivery_status = $3, sent_at = $4,
                 attempts = attempts + 1, lease_until = null, lease_owner = null,
                 send_started_at = null, last_error = null, error_code = null
-          where id = $1 and status = 'pending'",
+          where id = $1 and pending",
         id,
         sid,
         status,
@@ -332,7 +342,7 @@ pub async fn mark_retry(
             set attempts = attempts + 1, run_at = $3, last_error = $4, error_code = $5,
                 lease_until = null, lease_owner = null,
                 send_started_at = case when $6 then send_started_at else null end
-          where id = $1 and lease_owner = $2 and status = 'pending'",
+          where id = $1 and lease_owner = $2 and pending",
         id,
         owner,
         run_at,
@@ -359,7 +369,7 @@ pub async fn mark_failed(
         "update sms_outbound_jobs
             set status = 'failed', attempts = attempts + 1, last_error = $2, error_code = $3,
                 lease_until = null, lease_owner = null, send_started_at = null
-          where id = $1 and status = 'pending'",
+          where id = $1 and pending",
         id,
         error.last_error,
         error.error_code
@@ -385,7 +395,7 @@ pub async fn release(
         "update sms_outbound_jobs
             set lease_until = null, lease_owner = null, send_started_at = null,
                 last_error = coalesce($3, last_error), error_code = coalesce($4, error_code)
-          where id = $1 and lease_owner = $2 and status = 'pending'",
+          where id = $1 and lease_owner = $2 and pending",
         id,
         owner,
         error.map(|e| e.last_error),

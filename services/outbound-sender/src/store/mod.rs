@@ -5,3 +5,6 @@ pub mod erasure;
 pub mod jobs;
 pub mod state;
 pub mod views;
+
+#[cfg(test)]
+mod plans;
