@@ -182,22 +182,21 @@ pub async fn claim_due(
         // Due jobs in due order (the due index), each kept only when it is its number's first
         // pending job (a probe of the number-order index), the first of those no other worker
         // holds. The walk stops at the first claimable job, so a claim reads a few index
-        // entries however long the backlog (taking every number's first pending job first made
-        // each claim linear in the backlog: docs/benchmarks.md, session 7). The probe is a
-        // scalar subquery with LIMIT, which Postgres never flattens into a join: as a NOT
-        // EXISTS it became an anti-join that, with statistics from a quieter moment, scanned
-        // every pending job for each candidate (3,000 buffers a claim in a backlog; session 8).
-        // Filtering on `pending`, which only these partial indexes cover, keeps other indexes
-        // out of the plan (migrations 20261206000800 and 20261206001400).
+        // entries however long the backlog (docs/benchmarks.md, sessions 7 and 8).
+        // The shapes keep that plan whatever the statistics say (a queue's are nearly always
+        // wrong): the probe is a scalar subquery with LIMIT, which is never flattened into a
+        // join and is costed as an even bet (as a NOT EXISTS anti-join it could scan every
+        // pending job per candidate; as `id = (...)` it looked so selective that a sort of all
+        // pending jobs won over the walk); `others_due` is ordered like the due index, so a
+        // scan from the table's start (through all the sent history) is never cheaper.
         r#"with due as (
            select j.id, j.send_started_at as in_doubt_since from sms_outbound_jobs j
             where j.pending and j.run_at <= $1
               and (j.lease_until is null or j.lease_until < $1)
-              and j.id = (
-                select e.id from sms_outbound_jobs e
-                 where e.pending and e.to_e164 = j.to_e164
-                 order by e.to_e164, e.run_at, e.created_at, e.id
-                 limit 1)
+              and (select e.id = j.id from sms_outbound_jobs e
+                    where e.pending and e.to_e164 = j.to_e164
+                    order by e.to_e164, e.run_at, e.created_at, e.id
+                    limit 1)
               and not exists (
                 select 1 from sms_sender_pauses p
                  where p.sender in ($4, '*') and p.resumed_at is null)
@@ -213,9 +212,11 @@ pub async fn claim_due(
                    j.body_ciphertext, j.body_tag, j.purpose, j.attempts, j.idempotency_key,
                    j.correlation_id, j.segments, j.validity_seconds,
                    due.in_doubt_since as "in_doubt_since?",
-                   exists (select 1 from sms_outbound_jobs o
-                            where o.pending and o.run_at <= $1 and o.to_e164 <> j.to_e164
-                              and (o.lease_until is null or o.lease_until < $1))
+                   (select true from sms_outbound_jobs o
+                     where o.pending and o.run_at <= $1 and o.to_e164 <> j.to_e164
+                       and (o.lease_until is null or o.lease_until < $1)
+                     order by o.run_at, o.created_at, o.id
+                     limit 1) is not null
                      as "others_due!",
                    exists (select 1 from sms_outbound_jobs n
                             where n.pending and n.to_e164 = j.to_e164 and n.id <> j.id)
