@@ -100,6 +100,8 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
             .await
             .unwrap()
             .expect("a job is due");
+        // Every number has two later jobs, and other numbers' jobs wait.
+        assert!(claim.others_due && claim.number_has_more);
         let sid = format!("SMplan{n:026}");
         assert!(
             jobs::mark_sent(&mut tx, claim.job.id, &sid, "queued", now)
