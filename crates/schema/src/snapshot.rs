@@ -55,7 +55,8 @@ async fn enums(pool: &PgPool, m: &mut Manifest) -> Result<(), SchemaError> {
 
 async fn tables(pool: &PgPool, m: &mut Manifest) -> Result<(), SchemaError> {
     let rows = sqlx::query!(
-        r#"select relname::text as "name!", relrowsecurity as "rls!"
+        r#"select relname::text as "name!", relrowsecurity as "rls!",
+                  array_to_string(reloptions, ',') as "options?"
            from pg_class
            where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')
              and relname <> '_sqlx_migrations'"#
@@ -64,7 +65,13 @@ async fn tables(pool: &PgPool, m: &mut Manifest) -> Result<(), SchemaError> {
     .await?;
     for r in rows {
         let rls = if r.rls { "on" } else { "off" };
-        m.insert(format!("table public.{} rls={rls}", r.name));
+        let mut line = format!("table public.{} rls={rls}", r.name);
+        // Storage and autovacuum settings (fillfactor, per-table thresholds) are tuning the
+        // migrations chose on purpose: a drift is worth a failing snapshot.
+        if let Some(options) = r.options {
+            line.push_str(&format!(" options={options}"));
+        }
+        m.insert(line);
     }
     Ok(())
 }
@@ -73,7 +80,8 @@ async fn columns(pool: &PgPool, m: &mut Manifest) -> Result<(), SchemaError> {
     let rows = sqlx::query!(
         r#"select c.relname::text as "table!", a.attname::text as "column!",
                   format_type(a.atttypid, a.atttypmod) as "type!", a.attnotnull as "not_null!",
-                  pg_get_expr(d.adbin, d.adrelid) as "default?", a.attidentity::text as "identity!"
+                  pg_get_expr(d.adbin, d.adrelid) as "default?", a.attidentity::text as "identity!",
+                  coalesce(a.attstattarget, -1)::int as "statistics!"
            from pg_attribute a
            join pg_class c on c.oid = a.attrelid
            left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
@@ -92,6 +100,10 @@ async fn columns(pool: &PgPool, m: &mut Manifest) -> Result<(), SchemaError> {
         }
         if !r.identity.is_empty() {
             line.push_str(" identity");
+        }
+        // -1 is the server's default; anything else was set by a migration.
+        if r.statistics >= 0 {
+            line.push_str(&format!(" statistics={}", r.statistics));
         }
         m.insert(line);
     }
