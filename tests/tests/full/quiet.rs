@@ -12,11 +12,15 @@ use super::System;
 
 /// How long one step of the story may take to settle.
 const SETTLE: Duration = Duration::from_secs(30);
+/// How long the five services may take to become ready: each creates its durable consumers on
+/// every bus partition first, which on a busy CI box (this test often runs last, beside the
+/// rest of the suite) once took longer than a step's 30 s.
+const READY: Duration = Duration::from_secs(120);
 
 /// Waits until every service answers `/readyz` with 200.
 pub async fn wait_ready(http: &reqwest::Client, urls: &[String]) {
     for url in urls {
-        wait_until(&format!("{url} ready"), SETTLE, || async {
+        wait_until(&format!("{url} ready"), READY, || async {
             let answer = http.get(url).send().await;
             answer.is_ok_and(|r| r.status().is_success())
         })
