@@ -340,6 +340,11 @@ start_service() {
     if [[ "$svc_grpc" != - ]]; then
         env+=(GRPC_ADDR="127.0.0.1:$svc_grpc")
     fi
+    if [[ "$svc_name" == outbound-sender ]]; then
+        # A name that survives restarts (so a restarted sender takes back the jobs its killed
+        # predecessor held) and that no other running sender has (its HTTP port is its own).
+        env+=(OUTBOUND_INSTANCE_ID="dev-$svc_http")
+    fi
     local extra
     for extra in ${JOSH_DEV_SERVICE_ENV:-}; do
         [[ "$extra" =~ ^[A-Z][A-Z0-9_]*=.*$ ]] || josh_die "JOSH_DEV_SERVICE_ENV: expected NAME=value, got $extra"

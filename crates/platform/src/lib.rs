@@ -6,12 +6,14 @@
 //!
 //! - [`config`]: typed configuration from environment variables, validated at start.
 //! - [`telemetry`]: structured JSON logs and OTLP trace export.
+//! - [`db`]: which Postgres failures are worth another try.
 //! - [`trace_context`]: W3C trace context through NATS headers and other string maps.
 //! - [`host`]: the HTTP listener with `/healthz`, `/readyz` and `/metrics`, Postgres and NATS
 //!   connections, graceful shutdown.
 
 pub mod clock;
 pub mod config;
+pub mod db;
 mod entry;
 pub mod errors;
 pub mod health;

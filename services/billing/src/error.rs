@@ -37,25 +37,9 @@ impl BillingError {
         use crate::stripe::StripeError;
         match self {
             Self::Stripe(StripeError::Http(_)) => true,
-            Self::Database(error) => database_transient(error),
+            Self::Database(error) => platform::db::is_transient(error),
             Self::Stripe(StripeError::Status { status, .. }) => *status == 429 || *status >= 500,
             _ => false,
         }
-    }
-}
-
-fn database_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        // 40001 serialization_failure, 40P01 deadlock_detected.
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code == "40001" || code == "40P01"),
-        _ => false,
     }
 }

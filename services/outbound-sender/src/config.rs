@@ -46,6 +46,12 @@ pub struct Tuning {
     pub reconcile_after: Duration,
     /// `TWILIO_TIMEOUT_SECS`: per-request timeout of the Messages API (default 15).
     pub twilio_timeout: Duration,
+    /// `OUTBOUND_INSTANCE_ID`: names this process in job leases, the same across restarts of one
+    /// deployment slot (on Kubernetes, the pod's name) and never shared by two running
+    /// senders; at start the sender takes back the jobs it held before a crash instead of
+    /// waiting out their leases. Up to 200 of `A-Z a-z 0-9 . _ -`. Default: a random name per
+    /// process (jobs held by a crashed process then wait for their lease to run out).
+    pub instance_id: Option<String>,
 }
 
 impl Default for Tuning {
@@ -57,6 +63,7 @@ impl Default for Tuning {
             reconcile_interval: Duration::from_secs(300),
             reconcile_after: Duration::from_secs(900),
             twilio_timeout: Duration::from_secs(15),
+            instance_id: None,
         }
     }
 }
@@ -102,8 +109,25 @@ impl Tuning {
             )?,
             reconcile_after: secs("OUTBOUND_RECONCILE_AFTER_SECS", d.reconcile_after, 86_400)?,
             twilio_timeout: secs("TWILIO_TIMEOUT_SECS", d.twilio_timeout, 120)?,
+            instance_id: instance_id(env)?,
         })
     }
+}
+
+/// `OUTBOUND_INSTANCE_ID`, when set.
+fn instance_id(env: &Env) -> Result<Option<String>, ConfigError> {
+    const VAR: &str = "OUTBOUND_INSTANCE_ID";
+    let Some(id) = env.optional(VAR) else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if id.is_empty() || id.len() > 200 || !id.chars().all(allowed) {
+        return Err(ConfigError::malformed(
+            VAR,
+            "expected 1 to 200 of A-Z a-z 0-9 . _ - (e.g. the pod's name)",
+        ));
+    }
+    Ok(Some(id))
 }
 
 impl Config {
@@ -145,6 +169,12 @@ mod tests {
         let tuning = Tuning::from_env(&env).unwrap();
         assert!((tuning.segments_per_second - 2.5).abs() < f64::EPSILON);
         assert_eq!(tuning.max_attempts, 3);
+        let env = Env::from_pairs([("OUTBOUND_INSTANCE_ID", "outbound-sender-7f9c4-x2x9z")]);
+        let tuning = Tuning::from_env(&env).unwrap();
+        assert_eq!(
+            tuning.instance_id.as_deref(),
+            Some("outbound-sender-7f9c4-x2x9z")
+        );
     }
 
     #[test]
@@ -154,6 +184,8 @@ mod tests {
             ("OUTBOUND_SENDER_MPS", "fast"),
             ("OUTBOUND_MAX_ATTEMPTS", "0"),
             ("OUTBOUND_RECONCILE_INTERVAL_SECS", "-1"),
+            ("OUTBOUND_INSTANCE_ID", "pod/0"),
+            ("OUTBOUND_INSTANCE_ID", "pod name"),
         ] {
             let error = Tuning::from_env(&Env::from_pairs([(var, value)])).unwrap_err();
             assert_eq!(error.var, var);

@@ -46,7 +46,8 @@ pub struct Settings {
     pub reconcile_interval: Duration,
     /// A status unchanged this long is asked for.
     pub reconcile_after: Duration,
-    /// Names this process's workers in `lease_owner`.
+    /// Names this process's workers in `lease_owner` (`{instance}/{worker}`); leases held
+    /// under it when the workers start are taken back.
     pub instance: String,
 }
 
@@ -66,7 +67,10 @@ impl Settings {
             retry_cap: Duration::from_secs(15 * 60),
             reconcile_interval: tuning.reconcile_interval,
             reconcile_after: tuning.reconcile_after,
-            instance: format!("{SERVICE}-{}", id.get(..8).unwrap_or(&id)),
+            instance: tuning
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| format!("{SERVICE}-{}", id.get(..8).unwrap_or(&id))),
         }
     }
 }

@@ -16,3 +16,16 @@ pub enum SenderError {
     #[error("invalid message: {0}")]
     Invalid(&'static str),
 }
+
+impl SenderError {
+    /// Whether the same work may succeed if tried again soon: Postgres unreachable, restarting
+    /// or giving up on a transaction for a reason other than its content.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(error) | Self::Bus(bus::BusError::Database(error)) => {
+                platform::db::is_transient(error)
+            }
+            _ => false,
+        }
+    }
+}

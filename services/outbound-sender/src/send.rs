@@ -13,6 +13,7 @@ use twilio::client::{ApiError, CreateMessage, MessageResource};
 
 use crate::engine::{JOBS_CHANNEL, Outbound};
 use crate::error::SenderError;
+use crate::settle::Attempt;
 use crate::store::jobs::{self, Job};
 use crate::store::state;
 
@@ -24,6 +25,13 @@ enum Tokens {
     Waited,
     /// Shutdown came first; the job was handed back.
     Stopped,
+}
+
+/// A claimed job's lease: the worker holding it and when it runs out (engine clock).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lease<'a> {
+    pub(crate) owner: &'a str,
+    pub(crate) until: time::OffsetDateTime,
 }
 
 /// What one look for work found.
@@ -43,10 +51,11 @@ impl Outbound {
     /// Runs the send workers (and the NOTIFY listener that wakes them) until `shutdown`;
     /// a send in flight finishes and is recorded first.
     pub async fn run_workers(self, shutdown: CancellationToken) {
+        self.take_back_leases().await;
         let mut tasks = JoinSet::new();
         tasks.spawn(self.clone().listen(shutdown.clone()));
         for n in 0..self.inner.settings.workers.max(1) {
-            let owner = format!("{}-{n}", self.inner.settings.instance);
+            let owner = format!("{}/{n}", self.inner.settings.instance);
             // One worker polls for jobs that became due without a notification (retries,
             // held texts); the rest wait for a wake-up (10x the interval as a safety net):
             // sixteen polling workers cost 32 empty claims a second.
@@ -58,6 +67,29 @@ impl Outbound {
             tasks.spawn(self.clone().work(owner, idle, shutdown.clone()));
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Hands back the jobs this instance's workers held when its previous process died (a
+    /// restarted pod keeps its name), so they go out now rather than when their leases run
+    /// out. They keep their started marker: the next attempt asks Twilio first.
+    async fn take_back_leases(&self) {
+        let prefix = format!("{}/", self.inner.settings.instance);
+        let released = async {
+            let mut conn = self.inner.pool.acquire().await?;
+            jobs::release_owned_by(&mut conn, &prefix).await
+        };
+        match released.await {
+            Ok(0) => {}
+            Ok(jobs) => tracing::info!(
+                jobs,
+                instance = %self.inner.settings.instance,
+                "took back jobs this instance held before it restarted"
+            ),
+            // Their leases run out in time.
+            Err(error) => {
+                tracing::warn!(error = %platform::errors::ErrorChain(&error), "could not take back this instance's earlier leases")
+            }
+        }
     }
 
     async fn listen(self, shutdown: CancellationToken) {
@@ -131,7 +163,11 @@ impl Outbound {
         let mut conn = self.inner.pool.acquire().await?;
         // One statement, its own transaction: the claim skips everything while the sender (or
         // every sender) is paused. Only a pass that found nothing asks whether that was a pause.
-        let claim = jobs::claim_due(&mut conn, now, now + settings.lease, owner, sender).await?;
+        let lease = Lease {
+            owner,
+            until: now + settings.lease,
+        };
+        let claim = jobs::claim_due(&mut conn, now, lease.until, owner, sender).await?;
         let paused = match claim {
             Some(_) => false,
             None => state::is_paused(&mut conn, sender).await?,
@@ -150,7 +186,7 @@ impl Outbound {
         else {
             return Ok(Step::Idle);
         };
-        self.process(job, owner, shutdown).await?;
+        self.process(job, lease, shutdown).await?;
         Ok(Step::Worked {
             others_due,
             number_has_more,
@@ -162,9 +198,10 @@ impl Outbound {
     async fn process(
         &self,
         job: Job,
-        owner: &str,
+        mut lease: Lease<'_>,
         shutdown: &CancellationToken,
     ) -> Result<(), SenderError> {
+        let owner = lease.owner;
         let body = match self.job_body(&job) {
             Ok(body) => body,
             Err(error) => {
@@ -177,7 +214,11 @@ impl Outbound {
                 Ok(Some(found)) => {
                     metrics::counter!("outbound_in_doubt_adopted_total").increment(1);
                     tracing::info!(sid = %found.sid, "an earlier attempt had been sent; recording it");
-                    return self.record_sent(&job, &found, &body, true).await;
+                    let adopted = Attempt::Sent {
+                        created: &found,
+                        adopted: true,
+                    };
+                    return self.settle(&job, &body, lease, adopted).await;
                 }
                 Ok(None) => {}
                 Err(error) if error.is_not_found() => {
@@ -186,7 +227,13 @@ impl Outbound {
                         "Twilio cannot list messages; resending an attempt of unknown outcome"
                     );
                 }
-                Err(error) => return self.record_error(&job, owner, &error, true).await,
+                Err(error) => {
+                    let failed = Attempt::Failed {
+                        error: &error,
+                        in_doubt: true,
+                    };
+                    return self.settle(&job, &body, lease, failed).await;
+                }
             }
         }
         match self.wait_for_tokens(&job, &body, owner, shutdown).await? {
@@ -196,9 +243,9 @@ impl Outbound {
             Tokens::Waited => {
                 // The wait may have outlasted the lease: renew it, and check it is still ours.
                 let now = self.inner.clock.now();
-                let lease_until = now + self.inner.settings.lease;
+                lease.until = now + self.inner.settings.lease;
                 let mut tx = self.inner.pool.begin().await?;
-                let ours = jobs::mark_started(&mut tx, job.id, owner, now, lease_until).await?;
+                let ours = jobs::mark_started(&mut tx, job.id, owner, now, lease.until).await?;
                 tx.commit().await?;
                 if !ours {
                     tracing::warn!("lease lost before sending; leaving the job to its new owner");
@@ -218,13 +265,17 @@ impl Outbound {
         let outcome = if result.is_ok() { "created" } else { "error" };
         metrics::histogram!("outbound_twilio_request_seconds", "op" => "create", "outcome" => outcome)
             .record(started.elapsed().as_secs_f64());
-        match result {
-            Ok(created) => self.record_sent(&job, &created, &body, false).await,
-            Err(error) => {
-                self.record_error(&job, owner, &error, error.outcome_unknown())
-                    .await
-            }
-        }
+        let attempt = match &result {
+            Ok(created) => Attempt::Sent {
+                created,
+                adopted: false,
+            },
+            Err(error) => Attempt::Failed {
+                error,
+                in_doubt: error.outcome_unknown(),
+            },
+        };
+        self.settle(&job, &body, lease, attempt).await
     }
 
     fn job_body(&self, job: &Job) -> Result<SecretString, SenderError> {

@@ -95,6 +95,116 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
 }
 
 #[tokio::test]
+async fn a_sender_restarted_under_its_own_name_takes_back_its_jobs_without_waiting_out_the_lease() {
+    let mut world = World::start().await;
+    world.clock.set(time::OffsetDateTime::now_utc());
+    world.sim.set_create_delay(Duration::from_millis(1500));
+    // A job another running sender holds: a restart of "a" must leave it alone.
+    let lease_until: time::OffsetDateTime = sqlx::query_scalar(
+        "insert into sms_outbound_jobs (to_e164, phone_hash, purpose, status, idempotency_key,
+                                        segments, run_at, lease_owner, lease_until,
+                                        send_started_at)
+         values ('+15551230009', 'hash', 'reply', 'pending', 'held-by-b', 1, now(), 'b/0',
+                 now() + interval '5 minutes', now())
+         returning lease_until",
+    )
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    let first = world.run("a");
+    world
+        .command(Cmd::new("restart-1", "+15551230003", "Thursday at 7 works"))
+        .await;
+    testkit::wait_until(
+        "the create to be in flight",
+        Duration::from_secs(10),
+        || async { !world.sim.messages().is_empty() },
+    )
+    .await
+    .unwrap();
+    world.kill(first);
+    testkit::wait_until(
+        "the killed engine's create to be over",
+        Duration::from_secs(10),
+        || async { world.sim.creates_in_flight() == 0 },
+    )
+    .await
+    .unwrap();
+    // The test clock stands still: the dead process's lease (30 s) never runs out here.
+    world.sim.set_create_delay(Duration::ZERO);
+    world.run("a");
+    let job = world
+        .wait_job("restart-1", "the job to be sent", |j| j.status == "sent")
+        .await;
+    let to_phone: Vec<_> = world
+        .sim
+        .messages()
+        .into_iter()
+        .filter(|m| m.to == "+15551230003")
+        .collect();
+    assert_eq!(to_phone.len(), 1, "the text went out once");
+    assert_eq!(
+        job.twilio_message_sid.as_deref(),
+        Some(to_phone[0].sid.as_str())
+    );
+    assert_eq!(world.events("sms.sent").await.len(), 1);
+    let other: (Option<String>, Option<time::OffsetDateTime>) = sqlx::query_as(
+        "select lease_owner, lease_until from sms_outbound_jobs where idempotency_key = 'held-by-b'",
+    )
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(other, (Some("b/0".to_owned()), Some(lease_until)));
+}
+
+#[tokio::test]
+async fn a_send_whose_record_fails_for_a_passing_reason_is_recorded_once_postgres_answers() {
+    let mut world = World::start().await;
+    // The first two tries to store the sent message fail as a serialization failure and a
+    // broken connection would; the third goes through.
+    sqlx::raw_sql(
+        "create sequence test_record_tries;
+         create function test_fail_record() returns trigger
+           language plpgsql security definer as $$
+         begin
+           case nextval('test_record_tries')
+             when 1 then raise exception 'injected' using errcode = '40001';
+             when 2 then raise exception 'injected' using errcode = '08006';
+             else return new;
+           end case;
+         end $$;
+         create trigger test_fail_record before insert on sms_messages
+           for each row execute function test_fail_record();",
+    )
+    .execute(&world.db.pool)
+    .await
+    .unwrap();
+    world.run("a");
+    world
+        .command(Cmd::new("record-1", "+15551230004", "See you Saturday"))
+        .await;
+    // The test clock stands still, so without retries the job would wait out its lease forever.
+    let job = world
+        .wait_job("record-1", "the job to be recorded as sent", |j| {
+            j.status == "sent"
+        })
+        .await;
+    assert_eq!(world.sim.create_count(), 1, "one text went out");
+    let sid = job.twilio_message_sid.unwrap();
+    assert!(world.sim.message(&sid).is_some());
+    let (tries, messages): (i64, i64) = sqlx::query_as(
+        "select (select last_value from test_record_tries),
+                (select count(*) from sms_messages where twilio_message_sid = $1)",
+    )
+    .bind(&sid)
+    .fetch_one(&world.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((tries, messages), (3, 1));
+    assert_eq!(world.events("sms.sent").await.len(), 1);
+}
+
+#[tokio::test]
 async fn carrier_opt_out_21610_suppresses_the_number_and_is_never_retried() {
     let mut world = World::start().await;
     world

@@ -302,6 +302,20 @@ pub async fn mark_sent(
     Ok(updated == 1)
 }
 
+/// The message SID job `id` was recorded as sent with, if any.
+///
+/// # Errors
+/// When the query fails.
+pub async fn recorded_sid(tx: &mut PgConnection, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let sid = sqlx::query_scalar!(
+        "select twilio_message_sid from sms_outbound_jobs where id = $1",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(sid.flatten())
+}
+
 /// Whether some job already recorded message `sid`.
 ///
 /// # Errors
@@ -405,6 +419,22 @@ pub async fn release(
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Hands back every pending job leased by a worker whose name starts with `prefix` (one
+/// instance's workers), keeping its started marker; how many there were.
+///
+/// # Errors
+/// When the update fails.
+pub async fn release_owned_by(conn: &mut PgConnection, prefix: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "update sms_outbound_jobs set lease_until = null, lease_owner = null
+          where pending and starts_with(lease_owner, $1)",
+        prefix
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// Jobs waiting to be sent (the queue depth gauge).
