@@ -7,13 +7,17 @@ use std::time::{Duration, Instant};
 use async_nats::HeaderMap;
 use async_nats::jetstream;
 use async_nats::jetstream::context::PublishAckFuture;
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
 use platform::errors::ErrorChain;
 
 use crate::BusError;
+
+mod leader;
+
+use leader::Leadership;
 
 /// The Postgres channel the outbox insert trigger notifies for `producer`'s rows: one per
 /// producer, so a row wakes only its own service's relay (on one shared channel every relay's
@@ -24,10 +28,11 @@ pub fn outbox_channel(producer: &str) -> String {
 
 /// Publishes one producer's outbox rows.
 ///
-/// Safe with several replicas: a batch runs under a transaction-scoped advisory lock per
-/// producer (so rows leave in id order) and claims rows with `FOR UPDATE SKIP LOCKED`. A row
-/// is marked published only after JetStream acknowledged it; if the relay dies in between, the
-/// row is published again with the same `Nats-Msg-Id` and JetStream's duplicate window drops it.
+/// Safe with several replicas: only the holder of the producer's advisory lock publishes (so
+/// rows leave in id order): a running relay keeps it on a connection of its own, a single
+/// [`Relay::publish_batch`] takes it for its transaction. A row is marked published only after
+/// JetStream acknowledged it; if the relay dies in between, the row is published again with the
+/// same `Nats-Msg-Id` and JetStream's duplicate window drops it.
 #[derive(Debug, Clone)]
 pub struct Relay {
     pool: PgPool,
@@ -92,6 +97,7 @@ impl Relay {
         let mut last_prune = Instant::now();
         let mut last_lag: Option<Instant> = None;
         let mut last_batch: Option<Instant> = None;
+        let mut leadership = Leadership::default();
         while !shutdown.is_cancelled() {
             if listener.is_none() {
                 listener = self.listen().await;
@@ -105,7 +111,7 @@ impl Relay {
                 last_lag = Some(Instant::now());
                 self.record_lag().await;
             }
-            match self.publish_batch().await {
+            match self.publish_led(&mut leadership).await {
                 Ok(report) => {
                     failures = 0;
                     // A full batch may have left rows behind: take the next one at once. A
@@ -194,7 +200,8 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch of this producer's unpublished rows, in id order.
+    /// Publishes one batch of this producer's unpublished rows, in id order, in a transaction
+    /// holding the producer's lock (busy when a running relay holds it).
     ///
     /// # Errors
     /// [`BusError`] when Postgres fails or NATS refuses a publish; rows published before the
@@ -202,9 +209,7 @@ impl Relay {
     #[tracing::instrument(skip_all, fields(producer = self.producer))]
     pub async fn publish_batch(&self) -> Result<BatchReport, BusError> {
         let mut tx = self.pool.begin().await?;
-        // The batch commits without waiting for its WAL flush: a crash can only forget that rows
-        // were published, and republishing them is deduplicated (the stream's duplicate window on
-        // the idempotency key, then the consumers' inboxes).
+        // Marks commit without waiting for their WAL flush (see `leader`).
         let locked = sqlx::query_scalar!(
             r#"select pg_try_advisory_xact_lock(hashtextextended('josh_outbox:' || $1, 0))
                       and set_config('synchronous_commit', 'off', true) = 'off' as "locked!""#,
@@ -213,19 +218,41 @@ impl Relay {
         .fetch_one(&mut *tx)
         .await?;
         if !locked {
-            return Ok(BatchReport {
-                published: 0,
-                busy: true,
-            });
+            return Ok(BUSY);
         }
+        let batch = self.publish_on(&mut tx).await?;
+        tx.commit().await?;
+        self.reported(batch)
+    }
+
+    /// [`Relay::publish_batch`] on the running relay's own connection, which keeps the lock
+    /// between batches.
+    #[tracing::instrument(skip_all, fields(producer = self.producer))]
+    async fn publish_led(&self, leadership: &mut Leadership) -> Result<BatchReport, BusError> {
+        let Some(conn) = leadership.connection(&self.pool, self.producer).await? else {
+            return Ok(BUSY);
+        };
+        match self.publish_on(conn).await {
+            Ok(batch) => self.reported(batch),
+            Err(error) => {
+                leadership.lost();
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Selects a batch on `conn` (which holds the producer's lock), publishes it and marks
+    /// what JetStream acknowledged; a failed row keeps its error for the next try.
+    async fn publish_on(&self, conn: &mut PgConnection) -> Result<Batch, sqlx::Error> {
+        // No row locks: the advisory lock already keeps every other relay away.
         let rows = sqlx::query!(
             "select id, subject, idempotency_key, payload, headers from event_outbox
              where producer = $1 and published_at is null
-             order by id limit $2 for update skip locked",
+             order by id limit $2",
             self.producer,
             self.batch_size
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         let rows = rows
             .into_iter()
@@ -243,32 +270,34 @@ impl Relay {
                 id,
                 ErrorChain(error).to_string()
             )
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
         sqlx::query!(
             "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1)",
             &published
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-        tx.commit().await?;
+        Ok(Batch {
+            published: published.len(),
+            failure: failures.into_iter().next().map(|(_, error)| error),
+        })
+    }
+
+    /// Counts a stored batch and reports it (its first publish failure as the error).
+    fn reported(&self, batch: Batch) -> Result<BatchReport, BusError> {
         metrics::counter!("bus_outbox_published_total", "producer" => self.producer)
-            .increment(published.len() as u64);
-        match failures.into_iter().next() {
-            Some((_, error)) => Err(error),
+            .increment(batch.published as u64);
+        match batch.failure {
+            Some(error) => Err(error),
             None => Ok(BatchReport {
-                published: published.len(),
+                published: batch.published,
                 busy: false,
             }),
         }
     }
 
-    /// Publishes `rows` (in id order) and returns the ids JetStream acknowledged, and the rows
-    /// that failed (the first failure first; each gets its attempt and error recorded). Rows of different subjects are in flight together; a row waits for the
-    /// previous row of its own subject to be acknowledged, so each subject (a partition, which
-    /// is what consumers order by) keeps id order even when a publish fails: after a failure
-    /// nothing more is sent, and the failed row's later rows stay unpublished behind it.
     async fn publish_rows(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Vec<(i64, BusError)>) {
         let mut acked = Vec::with_capacity(rows.len());
         let mut in_flight: VecDeque<(i64, String, PublishAckFuture)> = VecDeque::new();
@@ -347,6 +376,18 @@ impl Relay {
         .rows_affected();
         Ok(deleted)
     }
+}
+
+/// What a batch needs nothing of: another replica holds the producer's lock.
+const BUSY: BatchReport = BatchReport {
+    published: 0,
+    busy: true,
+};
+
+/// A batch whose marks are stored: rows published, and the first row that failed.
+struct Batch {
+    published: usize,
+    failure: Option<BusError>,
 }
 
 /// One row on its way to JetStream.

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::engine::{JOBS_CHANNEL, Outbound};
+use crate::engine::Outbound;
 use crate::error::SenderError;
 use crate::events::{self, Origin};
 use crate::store::jobs::{self, NewJob};
@@ -110,13 +110,8 @@ impl Outbound {
                 self.report_suppressed(tx, envelope, &command, job_id, reason, now)
                     .await
             }
-            None => {
-                sqlx::query("select pg_notify($1, '')")
-                    .bind(JOBS_CHANNEL)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(())
-            }
+            // The insert announced the job.
+            None => Ok(()),
         }
     }
 

@@ -5,7 +5,7 @@ use admin_auth::{Admin, AuditEntry, internal};
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::engine::{JOBS_CHANNEL, Outbound};
+use crate::engine::Outbound;
 use crate::store::admin::{self as store, Original};
 use crate::store::jobs::{self, NewJob};
 use crate::store::state;
@@ -89,11 +89,6 @@ pub(super) async fn resend(
         .with("previous_status", job.status.as_str())
         .with("delivery_status", job.delivery_status.clone());
     admin_auth::audit(&mut tx, &entry).await.map_err(internal)?;
-    sqlx::query("select pg_notify($1, '')")
-        .bind(JOBS_CHANNEL)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     tracing::info!(admin = %admin.id, job = %job_id, new_job = %new_id, "an admin resent a job");
     Ok(new_id)

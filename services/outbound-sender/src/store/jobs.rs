@@ -43,18 +43,27 @@ pub struct NewJob<'a> {
     pub created_at: OffsetDateTime,
 }
 
-/// Inserts `job` unless a job with its idempotency key exists; true when inserted.
+/// Inserts `job` unless a job with its idempotency key exists; true when inserted. A new
+/// pending job is announced on [`crate::JOBS_CHANNEL`] (delivered at commit) by the same
+/// statement, saving a round trip per text.
 ///
 /// # Errors
 /// When the insert fails.
 pub async fn insert(tx: &mut PgConnection, job: &NewJob<'_>) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query!(
-        "insert into sms_outbound_jobs
-           (id, user_id, to_e164, phone_hash, key_version, body_iv, body_ciphertext, body_tag,
-            purpose, status, urgent, validity_seconds, segments, run_at, correlation_id,
-            idempotency_key, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         on conflict (idempotency_key) do nothing",
+    let row = sqlx::query!(
+        // The aggregate's FILTER is checked before its argument is evaluated: only a new
+        // pending job is announced.
+        r#"with job as (
+             insert into sms_outbound_jobs
+               (id, user_id, to_e164, phone_hash, key_version, body_iv, body_ciphertext,
+                body_tag, purpose, status, urgent, validity_seconds, segments, run_at,
+                correlation_id, idempotency_key, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             on conflict (idempotency_key) do nothing
+             returning status)
+           select count(*) = 1 as "inserted!",
+                  count(pg_notify($18, '')) filter (where status = 'pending') as "announced!"
+             from job"#,
         job.id,
         job.user_id,
         job.to_e164,
@@ -72,11 +81,12 @@ pub async fn insert(tx: &mut PgConnection, job: &NewJob<'_>) -> Result<bool, sql
         job.correlation_id,
         job.idempotency_key,
         job.created_at,
+        crate::JOBS_CHANNEL,
     )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+    .fetch_one(&mut *tx)
+    .await?;
+    tracing::trace!(announced = row.announced, "job inserted");
+    Ok(row.inserted)
 }
 
 /// Opt-out confirmations to `phone_hash` that were not suppressed, created at or after `since`.
