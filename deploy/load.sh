@@ -243,6 +243,12 @@ if ((FAULTS == 0)); then
                 shared_blks_hit / greatest(calls, 1) as buffers_per_call,
                 left(regexp_replace(query, '\s+', ' ', 'g'), 100) as query
             from pg_stat_statements order by total_exec_time desc limit 15"
+        # Every statement is a round trip (BEGIN and COMMIT too): with two cores shared by
+        # everything, their wake-ups and context switches are much of Postgres's CPU.
+        josh_section "Postgres statements per text, by role (BEGIN and COMMIT included)"
+        josh_psql josh -c "select coalesce(r.rolname, 'all') as role, round(sum(s.calls)::numeric / greatest($texts, 1), 1) as per_text
+            from pg_stat_statements s join pg_roles r on r.oid = s.userid
+            where r.rolname like 'josh\_%' group by rollup (r.rolname) order by per_text"
     fi
 fi
 mkdir -p "$JOSH_ROOT/.dev"
