@@ -48,9 +48,11 @@ async fn a_running_relay_keeps_its_producer_survives_a_cut_connection_and_lets_g
         .await
         .unwrap();
     h.enqueue(&event("user-a", 2)).await;
-    wait_until("the second row published by the relay", DEADLINE, || async {
-        h.unpublished().await == 0
-    })
+    wait_until(
+        "the second row published by the relay",
+        DEADLINE,
+        || async { h.unpublished().await == 0 },
+    )
     .await
     .unwrap();
     let holders_now = lock_holders(&h).await;
