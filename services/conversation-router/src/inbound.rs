@@ -42,9 +42,9 @@ impl InboundHandler {
             phone_hash: &sms.phone_hash,
             text: &text,
         };
-        let (user, replies) = pipeline::run(tx, &self.ctx, &msg).await?;
+        let answer = pipeline::run(tx, &self.ctx, &msg).await?;
         let to = Recipient {
-            user_id: user.map(|u| u.id),
+            user_id: answer.user.map(|u| u.id),
             phone_e164: &sms.from_e164,
             phone_hash: &sms.phone_hash,
         };
@@ -54,7 +54,8 @@ impl InboundHandler {
             envelope,
             &sms.message_sid,
             &to,
-            &replies,
+            &answer.replies,
+            answer.opt_out_clear,
         )
         .await
     }

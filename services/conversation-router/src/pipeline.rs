@@ -37,6 +37,18 @@ pub struct Inbound<'a> {
     pub text: &'a str,
 }
 
+/// What the pipeline made of one text.
+#[derive(Debug)]
+pub struct Answer {
+    /// The sender, when registered.
+    pub user: Option<User>,
+    /// The replies to send.
+    pub replies: Vec<Reply>,
+    /// The sender's phone was read as not opted out in this transaction, and no carrier command
+    /// (the only thing that changes it) ran since: the replies need no second look.
+    pub opt_out_clear: bool,
+}
+
 /// Runs the pipeline for one text and returns the replies to send.
 ///
 /// # Errors
@@ -47,18 +59,41 @@ pub async fn run(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
-) -> Result<(Option<User>, Vec<Reply>), RouterError> {
+) -> Result<Answer, RouterError> {
     let user = identity::user_by_phone_hash(tx, msg.phone_hash).await?;
     let opted_out = optouts::is_opted_out(tx, msg.phone_hash).await?;
     if let Some(command) = carrier_command(msg.text, opted_out) {
         let replies = carrier(tx, ctx, msg, user.as_ref(), command, opted_out).await?;
-        return Ok((user, replies));
+        return Ok(Answer {
+            user,
+            replies,
+            opt_out_clear: false,
+        });
     }
     if opted_out {
         // Opt-out wins over everything but the one confirmation.
         tracing::info!("text from an opted-out phone ignored");
-        return Ok((user, Vec::new()));
+        return Ok(Answer {
+            user,
+            replies: Vec::new(),
+            opt_out_clear: false,
+        });
     }
+    let (user, replies) = respond(tx, ctx, msg, user).await?;
+    Ok(Answer {
+        user,
+        replies,
+        opt_out_clear: true,
+    })
+}
+
+/// The pipeline past the carrier commands, for a phone that is not opted out.
+async fn respond(
+    tx: &mut PgConnection,
+    ctx: &Context,
+    msg: &Inbound<'_>,
+    user: Option<User>,
+) -> Result<(Option<User>, Vec<Reply>), RouterError> {
     match optouts::count_inbound(tx, msg.phone_hash, ctx.clock.now(), RATE_LIMIT_PER_MINUTE).await?
     {
         RateDecision::Allow => {}

@@ -93,7 +93,9 @@ impl Origin {
     }
 }
 
-/// Enqueues `replies` to `to` as send-SMS commands caused by `inbound`.
+/// Enqueues `replies` to `to` as send-SMS commands caused by `inbound`. `opt_out_clear`: this
+/// transaction read `to` as not opted out and nothing changed it since (the pipeline says so),
+/// so the replies skip [`send`]'s own look.
 ///
 /// # Errors
 /// [`RouterError`] when encryption or the outbox insert fails.
@@ -104,11 +106,16 @@ pub async fn enqueue(
     message_sid: &str,
     to: &Recipient<'_>,
     replies: &[Reply],
+    opt_out_clear: bool,
 ) -> Result<(), RouterError> {
     let origin = Origin::of(inbound);
     for (index, reply) in replies.iter().enumerate() {
         let key = format!("reply:{message_sid}:{index}");
-        send(tx, keyring, &origin, to, reply, key).await?;
+        if opt_out_clear {
+            command(tx, keyring, &origin, to, reply, key).await?;
+        } else {
+            send(tx, keyring, &origin, to, reply, key).await?;
+        }
     }
     Ok(())
 }
@@ -134,6 +141,18 @@ pub async fn send(
         tracing::info!(purpose = ?reply.purpose, "text to an opted-out phone not sent");
         return Ok(());
     }
+    command(tx, keyring, origin, to, reply, idempotency_key).await
+}
+
+/// Enqueues the send-SMS command for `reply` without looking at opt-outs (the caller did).
+async fn command(
+    tx: &mut PgConnection,
+    keyring: &Keyring,
+    origin: &Origin,
+    to: &Recipient<'_>,
+    reply: &Reply,
+    idempotency_key: String,
+) -> Result<(), RouterError> {
     let body = seal(keyring, &reply.text, &idempotency_key)?;
     let command = SendSms {
         user_id: to.user_id.map(|u| u.to_string()).unwrap_or_default(),
