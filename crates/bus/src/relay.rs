@@ -1,12 +1,9 @@
 //! The outbox relay: publishes stored events to JetStream in order, marks them sent only after
 //! the publish ack, and never loses or reorders a row when NATS or Postgres break.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
 use async_nats::jetstream;
-use async_nats::jetstream::context::PublishAckFuture;
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -16,8 +13,10 @@ use platform::errors::ErrorChain;
 use crate::BusError;
 
 mod leader;
+mod publish;
 
 use leader::Leadership;
+use publish::{OutboxRow, nats_headers};
 
 /// The Postgres channel the outbox insert trigger notifies for `producer`'s rows: one per
 /// producer, so a row wakes only its own service's relay (on one shared channel every relay's
@@ -298,53 +297,6 @@ impl Relay {
         }
     }
 
-    async fn publish_rows(&self, rows: Vec<OutboxRow>) -> (Vec<i64>, Vec<(i64, BusError)>) {
-        let mut acked = Vec::with_capacity(rows.len());
-        let mut in_flight: VecDeque<(i64, String, PublishAckFuture)> = VecDeque::new();
-        let mut failure = None;
-        for row in rows {
-            if in_flight
-                .iter()
-                .any(|(_, subject, _)| *subject == row.subject)
-            {
-                // Settle in order up to this subject's previous row.
-                while let Some((id, subject, ack)) = in_flight.pop_front() {
-                    let same = subject == row.subject;
-                    match ack.await {
-                        Ok(_) => acked.push(id),
-                        Err(e) => failure = Some((id, BusError::publish(&subject, e))),
-                    }
-                    if same || failure.is_some() {
-                        break;
-                    }
-                }
-                if failure.is_some() {
-                    break;
-                }
-            }
-            let sent = self
-                .js
-                .publish_with_headers(row.subject.clone(), row.headers, row.payload.into())
-                .await;
-            match sent {
-                Ok(ack) => in_flight.push_back((row.id, row.subject, ack)),
-                Err(e) => {
-                    failure = Some((row.id, BusError::publish(&row.subject, e)));
-                    break;
-                }
-            }
-        }
-        // Rows of other subjects already sent may still be acknowledged after a failure.
-        let mut failures: Vec<(i64, BusError)> = failure.into_iter().collect();
-        for (id, subject, ack) in in_flight {
-            match ack.await {
-                Ok(_) => acked.push(id),
-                Err(e) => failures.push((id, BusError::publish(&subject, e))),
-            }
-        }
-        (acked, failures)
-    }
-
     async fn record_lag(&self) {
         let lag = sqlx::query_scalar!(
             r#"select coalesce(extract(epoch from now() - min(created_at)), 0)::float8 as "lag!"
@@ -388,32 +340,6 @@ const BUSY: BatchReport = BatchReport {
 struct Batch {
     published: usize,
     failure: Option<BusError>,
-}
-
-/// One row on its way to JetStream.
-struct OutboxRow {
-    id: i64,
-    subject: String,
-    headers: HeaderMap,
-    payload: Vec<u8>,
-}
-
-/// The NATS headers of an outbox row: the dedupe id (unique across producers) and the stored
-/// trace context.
-fn nats_headers(producer: &str, idempotency_key: &str, stored: &serde_json::Value) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        async_nats::header::NATS_MESSAGE_ID,
-        format!("{producer}:{idempotency_key}").as_str(),
-    );
-    if let Some(map) = stored.as_object() {
-        for (name, value) in map {
-            if let Some(value) = value.as_str() {
-                headers.insert(name.as_str(), value);
-            }
-        }
-    }
-    headers
 }
 
 fn backoff(failures: u32) -> Duration {

@@ -14,7 +14,8 @@ use twilio::client::{ApiError, CreateMessage, MessageResource};
 use crate::engine::{JOBS_CHANNEL, Outbound};
 use crate::error::SenderError;
 use crate::settle::Attempt;
-use crate::store::jobs::{self, Job};
+use crate::store::claim::{self, Job};
+use crate::store::jobs;
 use crate::store::state;
 
 /// How a claimed job got its turn under the sender's rate limit.
@@ -167,7 +168,7 @@ impl Outbound {
             owner,
             until: now + settings.lease,
         };
-        let claim = jobs::claim_due(&mut conn, now, lease.until, owner, sender).await?;
+        let claim = claim::claim_due(&mut conn, now, lease.until, owner, sender).await?;
         let paused = match claim {
             Some(_) => false,
             None => state::is_paused(&mut conn, sender).await?,
@@ -178,7 +179,7 @@ impl Outbound {
         } else {
             0.0
         });
-        let Some(jobs::Claim {
+        let Some(claim::Claim {
             job,
             others_due,
             number_has_more,
@@ -209,45 +210,28 @@ impl Outbound {
                 return self.fail_unreadable(&job).await;
             }
         };
-        if let Some(since) = job.in_doubt_since {
-            match self.find_earlier_send(&job, &body, since).await {
-                Ok(Some(found)) => {
-                    metrics::counter!("outbound_in_doubt_adopted_total").increment(1);
-                    tracing::info!(sid = %found.sid, "an earlier attempt had been sent; recording it");
-                    let adopted = Attempt::Sent {
-                        created: &found,
-                        adopted: true,
-                    };
-                    return self.settle(&job, &body, lease, adopted).await;
-                }
-                Ok(None) => {}
-                Err(error) if error.is_not_found() => {
-                    metrics::counter!("outbound_in_doubt_resends_total").increment(1);
-                    tracing::warn!(
-                        "Twilio cannot list messages; resending an attempt of unknown outcome"
-                    );
-                }
-                Err(error) => {
-                    let failed = Attempt::Failed {
-                        error: &error,
-                        in_doubt: true,
-                    };
-                    return self.settle(&job, &body, lease, failed).await;
-                }
-            }
+        if let Some(since) = job.in_doubt_since
+            && let Some(earlier) = self.earlier_attempt(&job, &body, since).await
+        {
+            let attempt = match &earlier {
+                Ok(found) => Attempt::Sent {
+                    created: found,
+                    adopted: true,
+                },
+                Err(error) => Attempt::Failed {
+                    error,
+                    in_doubt: true,
+                },
+            };
+            return self.settle(&job, &body, lease, attempt).await;
         }
         match self.wait_for_tokens(&job, &body, owner, shutdown).await? {
             Tokens::Stopped => return Ok(()),
             // The claim marked the send started a moment ago under a fresh lease.
             Tokens::Ready => {}
+            // The wait may have outlasted the lease: renew it, and check it is still ours.
             Tokens::Waited => {
-                // The wait may have outlasted the lease: renew it, and check it is still ours.
-                let now = self.inner.clock.now();
-                lease.until = now + self.inner.settings.lease;
-                let mut tx = self.inner.pool.begin().await?;
-                let ours = jobs::mark_started(&mut tx, job.id, owner, now, lease.until).await?;
-                tx.commit().await?;
-                if !ours {
+                if !self.renew(&job, &mut lease).await? {
                     tracing::warn!("lease lost before sending; leaving the job to its new owner");
                     return Ok(());
                 }
@@ -276,6 +260,42 @@ impl Outbound {
             },
         };
         self.settle(&job, &body, lease, attempt).await
+    }
+
+    /// For a job whose earlier attempt has no recorded outcome: the message that attempt
+    /// created (to record), a lookup error (to record as a failed attempt), or `None` to send.
+    async fn earlier_attempt(
+        &self,
+        job: &Job,
+        body: &SecretString,
+        since: time::OffsetDateTime,
+    ) -> Option<Result<MessageResource, ApiError>> {
+        match self.find_earlier_send(job, body, since).await {
+            Ok(Some(found)) => {
+                metrics::counter!("outbound_in_doubt_adopted_total").increment(1);
+                tracing::info!(sid = %found.sid, "an earlier attempt had been sent; recording it");
+                Some(Ok(found))
+            }
+            Ok(None) => None,
+            Err(error) if error.is_not_found() => {
+                metrics::counter!("outbound_in_doubt_resends_total").increment(1);
+                tracing::warn!(
+                    "Twilio cannot list messages; resending an attempt of unknown outcome"
+                );
+                None
+            }
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Marks the send started now under a fresh lease; false when the lease was lost.
+    async fn renew(&self, job: &Job, lease: &mut Lease<'_>) -> Result<bool, SenderError> {
+        let now = self.inner.clock.now();
+        lease.until = now + self.inner.settings.lease;
+        let mut tx = self.inner.pool.begin().await?;
+        let ours = jobs::mark_started(&mut tx, job.id, lease.owner, now, lease.until).await?;
+        tx.commit().await?;
+        Ok(ours)
     }
 
     fn job_body(&self, job: &Job) -> Result<SecretString, SenderError> {

@@ -151,7 +151,7 @@ pub async fn original_for_update(
         user_id: r.user_id,
         to_e164: r.to_e164,
         phone_hash: r.phone_hash,
-        body: super::jobs::stored_body(r.key_version, r.body_iv, r.body_ciphertext, r.body_tag),
+        body: super::claim::stored_body(r.key_version, r.body_iv, r.body_ciphertext, r.body_tag),
         idempotency_key: r.idempotency_key,
         purpose: r.purpose,
         urgent: r.urgent,

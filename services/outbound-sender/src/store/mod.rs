@@ -1,6 +1,7 @@
 //! SQL, in small functions that take the caller's transaction (the use case owns begin/commit).
 
 pub mod admin;
+pub mod claim;
 pub mod erasure;
 pub mod jobs;
 pub mod state;

@@ -96,7 +96,7 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
             .execute(&mut *tx)
             .await
             .unwrap();
-        let claim = jobs::claim_due(&mut tx, now, now + Duration::minutes(1), "w1", "MG1")
+        let claim = super::claim::claim_due(&mut tx, now, now + Duration::minutes(1), "w1", "MG1")
             .await
             .unwrap()
             .expect("a job is due");
