@@ -35,22 +35,16 @@ async fn a_command_replayed_five_times_makes_one_job_and_one_create() {
     assert_eq!(world.events("sms.sent").await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_sender_killed_mid_send_completes_the_job_once() {
-    let mut world = World::start().await;
-    // Twilio dates messages by its own clock: the lookup that settles an unknown outcome
-    // compares those dates with the attempt's start, so run this test on the wall clock.
+/// Runs engine "a", has it send `cmd` and kills it while Twilio holds its answer back; returns
+/// once that request is over (the simulator accepted the text, the engine recorded nothing).
+/// On the wall clock: Twilio dates messages by its own, and the lookup that settles an unknown
+/// outcome compares those dates with the attempt's start.
+async fn kill_mid_send(world: &mut World, cmd: Cmd<'_>) -> common::Job {
     world.clock.set(time::OffsetDateTime::now_utc());
     world.sim.set_create_delay(Duration::from_millis(1500));
     let first = world.run("a");
-    world
-        .command(
-            Cmd::new("crash-1", "+15551230002", "Your code is 481516").purpose(SmsPurpose::Otp),
-        )
-        .await;
-    let started = world
-        .wait_job("crash-1", "the send to start", |_| true)
-        .await;
+    world.command(cmd).await;
+    let started = world.wait_job(cmd.key, "the send to start", |_| true).await;
     testkit::wait_until(
         "the create to be in flight",
         Duration::from_secs(10),
@@ -59,8 +53,6 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
     .await
     .unwrap();
     world.kill(first);
-    // The old request is over (the simulator accepted it before holding its answer back), so
-    // the killed engine can record nothing; then the lease runs out on the test clock.
     testkit::wait_until(
         "the killed engine's create to be over",
         Duration::from_secs(10),
@@ -68,8 +60,17 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
     )
     .await
     .unwrap();
-    world.clock.advance(time::Duration::seconds(31));
     world.sim.set_create_delay(Duration::ZERO);
+    started
+}
+
+#[tokio::test]
+async fn a_sender_killed_mid_send_completes_the_job_once() {
+    let mut world = World::start().await;
+    let cmd = Cmd::new("crash-1", "+15551230002", "Your code is 481516").purpose(SmsPurpose::Otp);
+    let started = kill_mid_send(&mut world, cmd).await;
+    // Another instance takes over once the lease runs out on the test clock.
+    world.clock.advance(time::Duration::seconds(31));
     world.run("b");
     let job = world
         .wait_job("crash-1", "the job to be sent", |j| j.status == "sent")
@@ -97,8 +98,6 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
 #[tokio::test]
 async fn a_sender_restarted_under_its_own_name_takes_back_its_jobs_without_waiting_out_the_lease() {
     let mut world = World::start().await;
-    world.clock.set(time::OffsetDateTime::now_utc());
-    world.sim.set_create_delay(Duration::from_millis(1500));
     // A job another running sender holds: a restart of "a" must leave it alone.
     let lease_until: time::OffsetDateTime = sqlx::query_scalar(
         "insert into sms_outbound_jobs (to_e164, phone_hash, purpose, status, idempotency_key,
@@ -111,27 +110,12 @@ async fn a_sender_restarted_under_its_own_name_takes_back_its_jobs_without_waiti
     .fetch_one(&world.db.pool)
     .await
     .unwrap();
-    let first = world.run("a");
-    world
-        .command(Cmd::new("restart-1", "+15551230003", "Thursday at 7 works"))
-        .await;
-    testkit::wait_until(
-        "the create to be in flight",
-        Duration::from_secs(10),
-        || async { !world.sim.messages().is_empty() },
+    kill_mid_send(
+        &mut world,
+        Cmd::new("restart-1", "+15551230003", "Thursday at 7 works"),
     )
-    .await
-    .unwrap();
-    world.kill(first);
-    testkit::wait_until(
-        "the killed engine's create to be over",
-        Duration::from_secs(10),
-        || async { world.sim.creates_in_flight() == 0 },
-    )
-    .await
-    .unwrap();
+    .await;
     // The test clock stands still: the dead process's lease (30 s) never runs out here.
-    world.sim.set_create_delay(Duration::ZERO);
     world.run("a");
     let job = world
         .wait_job("restart-1", "the job to be sent", |j| j.status == "sent")
