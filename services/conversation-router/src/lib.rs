@@ -24,6 +24,7 @@ mod refusals;
 mod registration;
 pub mod replies;
 pub mod safety_commands;
+pub mod safety_rules;
 mod screening;
 pub mod store;
 pub mod text;
@@ -59,6 +60,8 @@ pub struct Context {
     pub otp_key: crypto::OtpKey,
     /// billing's gRPC API.
     pub billing: billing::Billing,
+    /// The safety keyword list, re-read every few seconds.
+    pub safety_rules: safety_rules::RuleCache,
 }
 
 impl Context {
@@ -71,6 +74,7 @@ impl Context {
             phone_pepper: config.phone_pepper,
             otp_key: config.otp_key,
             billing: billing::Billing::connect_lazy(&config.billing_endpoint),
+            safety_rules: safety_rules::RuleCache::default(),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::pipeline::Inbound;
 use crate::replies::Reply;
 use crate::store::identity::User;
 use crate::store::safety::{self as store, NewIncident};
-use crate::text::safety::{SafetyHit, SafetyRules, Tier};
+use crate::text::safety::{SafetyHit, Tier};
 
 /// How long strikes put someone on a soft hold.
 const STRIKE_HOLD: Duration = Duration::days(7);
@@ -34,7 +34,7 @@ pub async fn screen(
     msg: &Inbound<'_>,
     user: Option<&User>,
 ) -> Result<Option<Vec<Reply>>, RouterError> {
-    let rules = SafetyRules::new(store::keyword_rules(tx).await?);
+    let rules = ctx.safety_rules.current(tx).await?;
     let Some(hit) = rules.classify(msg.text) else {
         return Ok(None);
     };

@@ -65,6 +65,7 @@ impl Stack {
             phone_pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
             otp_key: crypto::OtpKey::new("journey-pepper").unwrap(),
             billing: conversation_router::billing::Billing::from_channel(billing),
+            safety_rules: Default::default(),
         });
         let matcher_ctx = Arc::new(linkup_matcher::Context {
             keyring,

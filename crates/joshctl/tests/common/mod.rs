@@ -27,6 +27,7 @@ pub async fn serve_router(db: &TestDb) -> Served {
         phone_pepper: crypto::PhonePepper::new("test-pepper").unwrap(),
         otp_key: crypto::OtpKey::new("test-pepper").unwrap(),
         billing: conversation_router::billing::Billing::connect_lazy(&billing),
+        safety_rules: Default::default(),
     });
     testing::serve(Routes::new(RouterAdminApi::new(pool, ctx).into_server())).await
 }

@@ -95,6 +95,7 @@ impl Router {
             phone_pepper: crypto::PhonePepper::new(PEPPER).unwrap(),
             otp_key: crypto::OtpKey::new(PEPPER).unwrap(),
             billing: conversation_router::billing::Billing::from_channel(billing),
+            safety_rules: Default::default(),
         });
         let handler = InboundHandler::new(ctx.clone());
         let reactions = ReactionsHandler::new(ctx.clone());
