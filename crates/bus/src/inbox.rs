@@ -46,6 +46,25 @@ pub trait Handler: Send + Sync + 'static {
         envelope: &'a Envelope,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 
+    /// Handles `envelopes` (new to the inbox, in delivery order) in one transaction; consumers
+    /// configured with a batch ([`crate::ConsumerSpec::with_batch`]) call this once per batch.
+    /// The default handles each in turn. Override it to do a batch's work in fewer statements:
+    /// the effects must be those of handling the envelopes one at a time, in order. An error
+    /// rolls the whole batch back, and the runner then hands each envelope to [`Handler::handle`]
+    /// on its own.
+    fn handle_batch<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelopes: &'a [&'a Envelope],
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a {
+        async move {
+            for envelope in envelopes {
+                self.handle(&mut *tx, envelope).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Called once `envelope` was dead-lettered (the handler gave up on it), outside any
     /// transaction, e.g. to tell the person their text could not be handled yet. It must not
     /// mark the event handled: a replay from the dead-letter subject handles it for real.

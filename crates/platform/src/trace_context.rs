@@ -130,6 +130,19 @@ pub fn set_parent_from_nats(span: &tracing::Span, headers: &HeaderMap) -> bool {
     set_parent(span, extract_nats(headers))
 }
 
+/// Links `span` to the producer's span carried by NATS headers (for a span that handles many
+/// messages and so cannot have each producer as its parent). Returns whether a link was added;
+/// call it before the span is first entered.
+pub fn link_from_nats(span: &tracing::Span, headers: &HeaderMap) -> bool {
+    let cx = extract_nats(headers);
+    let remote = cx.span().span_context().clone();
+    if !remote.is_valid() {
+        return false;
+    }
+    span.add_link(remote);
+    true
+}
+
 /// Whether `value` is a well-formed version-00 W3C `traceparent`:
 /// `00-<32 lowercase hex, not all zero>-<16 lowercase hex, not all zero>-<2 lowercase hex>`.
 pub fn is_valid_traceparent(value: &str) -> bool {

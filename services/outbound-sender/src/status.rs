@@ -3,6 +3,7 @@
 //! on carrier error codes (21610 suppresses, 30005/30006 mark the number unusable, 30007/30034
 //! pause the sender).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bus::{Handler, HandlerError};
@@ -17,7 +18,8 @@ use crate::engine::Outbound;
 use crate::error::SenderError;
 use crate::events::Origin;
 use crate::intake::into_handler_error;
-use crate::store::{jobs, state};
+use crate::store::jobs;
+use crate::store::statuses::{self, StatusMove};
 
 /// Messages older than this are no longer reconciled.
 const RECONCILE_HORIZON: Duration = Duration::from_secs(3 * 24 * 3600);
@@ -50,42 +52,124 @@ impl StatusHandler {
     }
 }
 
+/// A status report as the handler applies it.
+struct Report<'a> {
+    sid: &'a str,
+    status: MessageStatus,
+    code: Option<i32>,
+}
+
+/// The report `envelope` carries; `None` for a status Twilio does not define (ignored).
+fn report_of(envelope: &Envelope) -> Result<Option<Report<'_>>, HandlerError> {
+    let Some(Payload::SmsStatusReported(report)) = &envelope.payload else {
+        return Err(into_handler_error(SenderError::Invalid(
+            "not a status report",
+        )));
+    };
+    let status = match SmsStatus::try_from(report.status)
+        .ok()
+        .and_then(twilio_status)
+    {
+        Some(status) => status,
+        None => match report.raw_status.parse::<MessageStatus>() {
+            Ok(status) => status,
+            Err(_) => {
+                tracing::warn!(raw_status = %report.raw_status, "status Twilio does not define; ignored");
+                return Ok(None);
+            }
+        },
+    };
+    Ok(Some(Report {
+        sid: &report.message_sid,
+        status,
+        code: Some(report.error_code).filter(|c| *c != 0),
+    }))
+}
+
+/// The callback can beat the commit of the send it reports on: try again later.
+fn not_yet_sent() -> HandlerError {
+    HandlerError::retry(SenderError::Invalid(
+        "no outbound message with this SID yet",
+    ))
+}
+
 impl Handler for StatusHandler {
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
-        {
-            let Some(Payload::SmsStatusReported(report)) = &envelope.payload else {
-                return Err(into_handler_error(SenderError::Invalid(
-                    "not a status report",
-                )));
-            };
-            let status = match SmsStatus::try_from(report.status)
-                .ok()
-                .and_then(twilio_status)
-            {
-                Some(status) => status,
-                None => match report.raw_status.parse::<MessageStatus>() {
-                    Ok(status) => status,
-                    Err(_) => {
-                        tracing::warn!(raw_status = %report.raw_status, "status Twilio does not define; ignored");
-                        return Ok(());
-                    }
-                },
-            };
-            let code = Some(report.error_code).filter(|c| *c != 0);
-            let applied = self
-                .outbound
-                .apply_status(tx, &report.message_sid, status, code, &envelope.event_id)
-                .await
-                .map_err(into_handler_error)?;
-            if applied == Applied::Unknown {
-                // The callback can beat the commit of the send it reports on: try again later.
-                return Err(HandlerError::retry(SenderError::Invalid(
-                    "no outbound message with this SID yet",
-                )));
-            }
-            Ok(())
+        let Some(report) = report_of(envelope)? else {
+            return Ok(());
+        };
+        let applied = self
+            .outbound
+            .apply_status(
+                tx,
+                report.sid,
+                report.status,
+                report.code,
+                &envelope.event_id,
+            )
+            .await
+            .map_err(into_handler_error)?;
+        if applied == Applied::Unknown {
+            return Err(not_yet_sent());
         }
+        Ok(())
     }
+
+    /// A batch's plain reports (no carrier error) in one statement: per message, the status
+    /// its reports would leave it at when applied in order. Reports with a carrier error are
+    /// then applied one at a time (statuses only move forward, so the order between the two
+    /// kinds does not change the outcome). An unknown SID fails the batch, so that only its
+    /// report waits for a retry.
+    async fn handle_batch(
+        &self,
+        tx: &mut PgConnection,
+        envelopes: &[&Envelope],
+    ) -> Result<(), HandlerError> {
+        let mut latest: BTreeMap<&str, MessageStatus> = BTreeMap::new();
+        let mut coded = Vec::new();
+        for envelope in envelopes {
+            match report_of(envelope)? {
+                None => {}
+                Some(report) if report.code.is_some() => coded.push(*envelope),
+                Some(report) => {
+                    latest
+                        .entry(report.sid)
+                        .and_modify(|best| {
+                            if best.advances_to(report.status) {
+                                *best = report.status;
+                            }
+                        })
+                        .or_insert(report.status);
+                }
+            }
+        }
+        let all_known = self
+            .outbound
+            .apply_statuses(tx, &latest)
+            .await
+            .map_err(into_handler_error)?;
+        if !all_known {
+            return Err(not_yet_sent());
+        }
+        for envelope in coded {
+            self.handle(&mut *tx, envelope).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The statuses `status` moves a message from (those it is forward of).
+fn moves_from(status: MessageStatus) -> Vec<&'static str> {
+    MessageStatus::ALL
+        .iter()
+        .filter(|(s, _)| s.advances_to(status))
+        .map(|(_, name)| *name)
+        .collect()
+}
+
+/// Every status Twilio defines, by name.
+fn known_statuses() -> Vec<&'static str> {
+    MessageStatus::ALL.iter().map(|(_, name)| *name).collect()
 }
 
 impl Outbound {
@@ -104,19 +188,22 @@ impl Outbound {
         causation_id: &str,
     ) -> Result<Applied, SenderError> {
         let now = self.inner.clock.now();
-        let from: Vec<&str> = MessageStatus::ALL
-            .iter()
-            .filter(|(s, _)| s.advances_to(status))
-            .map(|(_, name)| *name)
-            .collect();
-        let known: Vec<&str> = MessageStatus::ALL.iter().map(|(_, name)| *name).collect();
-        let moved =
-            state::advance_status(tx, sid, status.as_str(), &from, &known, code, now).await?;
+        let from = moves_from(status);
+        let moved = statuses::advance_status(
+            tx,
+            sid,
+            status.as_str(),
+            &from,
+            &known_statuses(),
+            code,
+            now,
+        )
+        .await?;
         let forward = moved.is_some();
         let sent = match moved {
             Some(sent) => sent,
             // Not moved: a stale status (the carrier code below still counts) or an unknown SID.
-            None => match state::lock_sent(tx, sid).await? {
+            None => match statuses::lock_sent(tx, sid).await? {
                 Some(sent) => sent,
                 None => return Ok(Applied::Unknown),
             },
@@ -152,6 +239,49 @@ impl Outbound {
         } else {
             Applied::Stale
         })
+    }
+
+    /// Moves each message of `latest` (SID → status, no carrier error) and its job forward in
+    /// one statement; false when a SID names no outbound message (yet).
+    ///
+    /// # Errors
+    /// Database errors.
+    #[tracing::instrument(skip_all, fields(messages = latest.len()))]
+    pub async fn apply_statuses(
+        &self,
+        tx: &mut PgConnection,
+        latest: &BTreeMap<&str, MessageStatus>,
+    ) -> Result<bool, SenderError> {
+        if latest.is_empty() {
+            return Ok(true);
+        }
+        // In SID order (the map's), so concurrent batches lock rows in the same order.
+        let moves: Vec<StatusMove<'_>> = latest
+            .iter()
+            .map(|(sid, status)| StatusMove {
+                sid,
+                status: status.as_str(),
+                from: moves_from(*status),
+            })
+            .collect();
+        let now = self.inner.clock.now();
+        let moved = statuses::advance_statuses(tx, &moves, &known_statuses(), now).await?;
+        for sid in &moved {
+            if let Some(status) = latest.get(sid.as_str()) {
+                metrics::counter!("outbound_status_updates_total", "status" => status.as_str())
+                    .increment(1);
+            }
+        }
+        if moved.len() == latest.len() {
+            return Ok(true);
+        }
+        let still: Vec<String> = latest
+            .keys()
+            .filter(|sid| !moved.contains(&(**sid).to_owned()))
+            .map(|sid| (*sid).to_owned())
+            .collect();
+        let found = statuses::outbound_sids(tx, &still).await?;
+        Ok(found.len() == still.len())
     }
 
     /// Refreshes the queue-depth gauge and reconciles stuck statuses until `shutdown`.
@@ -192,7 +322,7 @@ impl Outbound {
     pub async fn reconcile_once(&self, shutdown: &CancellationToken) -> Result<usize, SenderError> {
         let now = self.inner.clock.now();
         let mut tx = self.inner.pool.begin().await?;
-        let sids = state::unsettled(
+        let sids = statuses::unsettled(
             &mut tx,
             now - RECONCILE_HORIZON,
             now - self.inner.settings.reconcile_after,
@@ -225,7 +355,7 @@ impl Outbound {
                     continue;
                 }
             }
-            state::mark_reconciled(&mut tx, sid, self.inner.clock.now()).await?;
+            statuses::mark_reconciled(&mut tx, sid, self.inner.clock.now()).await?;
             tx.commit().await?;
         }
         metrics::counter!("outbound_reconciled_total").increment(sids.len() as u64);

@@ -277,3 +277,97 @@ async fn message_updates(tx: &mut sqlx::PgConnection) -> (i64, i64) {
     .await
     .unwrap()
 }
+
+/// The number a sent message went to.
+async fn recipient_of(world: &World, sid: &str) -> String {
+    sqlx::query_scalar("select to_e164 from sms_messages where twilio_message_sid = $1")
+        .bind(sid)
+        .fetch_one(&world.db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_of_reports_leaves_each_message_where_its_reports_in_order_lead() {
+    let mut world = World::start().await;
+    world.run("a");
+    let one = sent_sid(&mut world, "batch-1", "+15551230111").await;
+    let two = sent_sid(&mut world, "batch-2", "+15551230112").await;
+    let three = sent_sid(&mut world, "batch-3", "+15551230113").await;
+    let handler = outbound_sender::status::StatusHandler::new(world.engine("batch"));
+    let delivered = world.status_envelope(&three, SmsStatus::Delivered, 0);
+    bus::deliver(&world.pool, "outbound-sender", &handler, &delivered)
+        .await
+        .unwrap();
+
+    let reports = [
+        world.status_envelope(&one, SmsStatus::Sent, 0),
+        world.status_envelope(&two, SmsStatus::Delivered, 0),
+        world.status_envelope(&one, SmsStatus::Delivered, 0),
+        // Late: never moves `two` back from delivered.
+        world.status_envelope(&two, SmsStatus::Sent, 0),
+        // Stale for `three` (delivered), but its carrier error still counts.
+        world.status_envelope(&three, SmsStatus::Undelivered, 30005),
+        world.status_envelope(&three, SmsStatus::Sent, 0),
+    ];
+    let batch: Vec<&proto::Envelope> = reports.iter().collect();
+    let outcomes = bus::consumer::deliver_batch(&world.pool, "outbound-sender", &handler, &batch)
+        .await
+        .unwrap();
+
+    assert!(
+        outcomes.iter().all(|o| *o == bus::Outcome::Handled),
+        "{outcomes:?}"
+    );
+    for (sid, key) in [(&one, "batch-1"), (&two, "batch-2"), (&three, "batch-3")] {
+        assert_eq!(
+            message_status(&world, sid).await.0.as_deref(),
+            Some("delivered"),
+            "{key}"
+        );
+        let job = world.job(key).await.unwrap();
+        assert_eq!(job.delivery_status.as_deref(), Some("delivered"), "{key}");
+    }
+    let number = recipient_of(&world, &three).await;
+    assert_eq!(
+        world.suppression(&number).await.as_deref(),
+        Some("unusable")
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_a_report_on_an_unknown_message_commits_nothing() {
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "batch-4", "+15551230114").await;
+    let handler = outbound_sender::status::StatusHandler::new(world.engine("batch"));
+    let reports = [
+        world.status_envelope(&sid, SmsStatus::Delivered, 0),
+        world.status_envelope("SM00000000000000000000000000000000", SmsStatus::Sent, 0),
+    ];
+    let batch: Vec<&proto::Envelope> = reports.iter().collect();
+
+    let failed =
+        bus::consumer::deliver_batch(&world.pool, "outbound-sender", &handler, &batch).await;
+
+    assert!(
+        matches!(failed, Err(bus::HandlerError::Retry(_))),
+        "an unknown SID waits for a retry: {failed:?}"
+    );
+    assert_eq!(
+        message_status(&world, &sid).await.0.as_deref(),
+        Some("queued")
+    );
+    let inboxed: i64 =
+        sqlx::query_scalar("select count(*) from event_inbox where event_id = any($1)")
+            .bind(
+                reports
+                    .iter()
+                    .map(|r| uuid::Uuid::parse_str(&r.event_id).unwrap())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_one(&world.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(inboxed, 0, "the batch's inbox rows rolled back with it");
+}

@@ -11,7 +11,7 @@ use proto::Envelope;
 use sqlx::PgPool;
 use tracing::Instrument;
 
-use super::{Outcome, Worker, delivery_number};
+use super::{Outcome, Worker};
 use crate::inbox::{self, Handler, HandlerError};
 use platform::errors::ErrorChain;
 
@@ -35,20 +35,18 @@ where
 }
 
 /// Delivers `envelopes` to `handler` in one transaction: claims them in the inbox with one
-/// statement, handles those not handled before in order, commits. Returns each envelope's
-/// outcome in order. Any failure rolls back all of them.
+/// statement, hands those not handled before to [`Handler::handle_batch`] in order, commits.
+/// Returns each envelope's outcome in order. Any failure rolls back all of them.
 ///
 /// # Errors
-/// The first handler error, or a retryable one when the database fails.
+/// The handler's error, or a retryable one when the database fails.
 pub async fn deliver_batch<H: Handler>(
     pool: &PgPool,
     consumer: &str,
     handler: &H,
     envelopes: &[&Envelope],
 ) -> Result<Vec<Outcome>, HandlerError> {
-    // As `deliver`, without spans of its own: the runner gives each handler call its span.
-    let spans = envelopes.iter().map(|_| tracing::Span::none()).collect();
-    deliver_traced(pool, consumer, handler, envelopes, spans).await
+    deliver_traced(pool, consumer, handler, envelopes, tracing::Span::none()).await
 }
 
 async fn deliver_traced<H: Handler>(
@@ -56,21 +54,50 @@ async fn deliver_traced<H: Handler>(
     consumer: &str,
     handler: &H,
     envelopes: &[&Envelope],
-    spans: Vec<tracing::Span>,
+    span: tracing::Span,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let mut tx = pool.begin().await?;
     let claimed = inbox::claim_many(&mut tx, consumer, envelopes).await?;
-    let mut outcomes = Vec::with_capacity(envelopes.len());
-    for ((envelope, span), new) in envelopes.iter().zip(spans).zip(claimed) {
-        if new {
-            handler.handle(&mut tx, envelope).instrument(span).await?;
-            outcomes.push(Outcome::Handled);
-        } else {
-            outcomes.push(Outcome::Duplicate);
-        }
+    let fresh: Vec<&Envelope> = envelopes
+        .iter()
+        .zip(&claimed)
+        .filter(|(_, new)| **new)
+        .map(|(envelope, _)| *envelope)
+        .collect();
+    if !fresh.is_empty() {
+        handler
+            .handle_batch(&mut tx, &fresh)
+            .instrument(span)
+            .await?;
     }
     tx.commit().await?;
-    Ok(outcomes)
+    Ok(claimed
+        .into_iter()
+        .map(|new| {
+            if new {
+                Outcome::Handled
+            } else {
+                Outcome::Duplicate
+            }
+        })
+        .collect())
+}
+
+/// The span a batch is handled in: a trace of its own, linked to each message's producer
+/// (a span has one parent, and the batch continues many traces).
+fn batch_span(consumer: &str, messages: &[(Message, Envelope)]) -> tracing::Span {
+    let span = tracing::info_span!(
+        "consume_batch",
+        consumer,
+        event_type = messages.first().map_or("", |(_, e)| e.r#type.as_str()),
+        events = messages.len(),
+    );
+    for (message, _) in messages {
+        if let Some(headers) = message.headers.as_ref() {
+            platform::trace_context::link_from_nats(&span, headers);
+        }
+    }
+    span
 }
 
 impl<H: Handler> Worker<H> {
@@ -97,17 +124,14 @@ impl<H: Handler> Worker<H> {
         metrics::histogram!("bus_consumer_batch_size", "consumer" => self.spec.consumer)
             .record(decoded.len() as f64);
         let envelopes: Vec<&Envelope> = decoded.iter().map(|(_, envelope)| envelope).collect();
-        let spans = decoded
-            .iter()
-            .map(|(message, envelope)| self.span(message, envelope, delivery_number(message)))
-            .collect();
+        let span = batch_span(self.spec.consumer, &decoded);
         let started = Instant::now();
         let result = deliver_traced(
             &self.pool,
             self.spec.consumer,
             self.handler.as_ref(),
             &envelopes,
-            spans,
+            span,
         )
         .await;
         match result {

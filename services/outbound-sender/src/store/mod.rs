@@ -5,6 +5,7 @@ pub mod claim;
 pub mod erasure;
 pub mod jobs;
 pub mod state;
+pub mod statuses;
 pub mod views;
 
 #[cfg(test)]

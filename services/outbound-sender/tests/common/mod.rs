@@ -225,6 +225,12 @@ impl World {
 
     /// Publishes a status report the way inbound-sms does for a Twilio callback.
     pub async fn status(&self, sid: &str, status: SmsStatus, error_code: i32) {
+        let envelope = self.status_envelope(sid, status, error_code);
+        self.publish(&envelope).await;
+    }
+
+    /// A status report as inbound-sms publishes it for a Twilio callback.
+    pub fn status_envelope(&self, sid: &str, status: SmsStatus, error_code: i32) -> Envelope {
         let report = SmsStatusReported {
             message_sid: sid.to_owned(),
             status: status.into(),
@@ -234,14 +240,13 @@ impl World {
             account_sid: ACCOUNT.to_owned(),
             phone_hash: String::new(),
         };
-        let envelope = Envelope {
+        Envelope {
             event_id: uuid::Uuid::now_v7().to_string(),
             producer: "inbound-sms".to_owned(),
             idempotency_key: format!("status:{sid}:{}", status.as_str_name()),
             partition_key: sid.to_owned(),
             ..Envelope::for_payload(report)
-        };
-        self.publish(&envelope).await;
+        }
     }
 
     pub async fn publish(&self, envelope: &Envelope) {
