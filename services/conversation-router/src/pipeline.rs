@@ -60,8 +60,7 @@ pub async fn run(
     ctx: &Context,
     msg: &Inbound<'_>,
 ) -> Result<Answer, RouterError> {
-    let user = identity::user_by_phone_hash(tx, msg.phone_hash).await?;
-    let opted_out = optouts::is_opted_out(tx, msg.phone_hash).await?;
+    let identity::Texter { user, opted_out } = identity::texter(tx, msg.phone_hash).await?;
     if let Some(command) = carrier_command(msg.text, opted_out) {
         let replies = carrier(tx, ctx, msg, user.as_ref(), command, opted_out).await?;
         return Ok(Answer {

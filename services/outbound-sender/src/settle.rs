@@ -56,8 +56,20 @@ impl Outbound {
             .inner
             .keyring
             .encrypt_str(body.expose_secret(), created.sid.as_bytes())?;
+        let sender = self.inner.settings.sender.as_str();
+        let message = NewMessage {
+            user_id: job.user_id,
+            from: created.from.as_deref().unwrap_or(sender),
+            to: &job.to_e164,
+            sid: &created.sid,
+            body: &sealed,
+            status: status.as_str(),
+            num_segments: i32::try_from(segments).unwrap_or(i32::MAX),
+            correlation_id: job.correlation_id,
+            at: origin.at,
+        };
         let mut tx = self.inner.pool.begin().await?;
-        if !jobs::mark_sent(&mut tx, job.id, &created.sid, status.as_str(), origin.at).await? {
+        if !state::record_sent(&mut tx, job.id, &message).await? {
             let recorded = jobs::recorded_sid(&mut tx, job.id).await?;
             tx.rollback().await?;
             if recorded.as_deref() == Some(created.sid.as_str()) {
@@ -73,19 +85,6 @@ impl Outbound {
             }
             return Ok(());
         }
-        let sender = self.inner.settings.sender.as_str();
-        let message = NewMessage {
-            user_id: job.user_id,
-            from: created.from.as_deref().unwrap_or(sender),
-            to: &job.to_e164,
-            sid: &created.sid,
-            body: &sealed,
-            status: status.as_str(),
-            num_segments: i32::try_from(segments).unwrap_or(i32::MAX),
-            correlation_id: job.correlation_id,
-            at: origin.at,
-        };
-        state::insert_message(&mut tx, &message).await?;
         let user = job.user_id.map(|u| u.to_string()).unwrap_or_default();
         let event = events::sent(
             job.id,

@@ -15,20 +15,42 @@ pub struct User {
     pub state: String,
 }
 
-/// The user with this phone hash, unless deleted.
+/// Who sent a text: the user with its phone hash (unless deleted), and whether the phone is
+/// opted out.
+#[derive(Debug, Clone)]
+pub struct Texter {
+    /// The user, if the phone belongs to one.
+    pub user: Option<User>,
+    /// Whether the phone is currently opted out.
+    pub opted_out: bool,
+}
+
+/// The user with this phone hash (unless deleted) and the phone's opt-out, in one statement:
+/// every text needs both first.
 #[tracing::instrument(skip_all)]
-pub async fn user_by_phone_hash(
-    tx: &mut PgConnection,
-    phone_hash: &str,
-) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as!(
-        User,
-        r#"select id, first_name, state::text as "state!" from users
-           where phone_hash = $1 and deleted_at is null"#,
+pub async fn texter(tx: &mut PgConnection, phone_hash: &str) -> Result<Texter, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select u.id as "id?", u.first_name as "first_name?", u.state::text as "state?",
+                  exists (select 1 from phone_opt_outs o
+                           where o.phone_hash = $1 and o.opted_out_at is not null) as "opted_out!"
+             from (values (1)) as one (x)
+             left join users u on u.phone_hash = $1 and u.deleted_at is null"#,
         phone_hash
     )
-    .fetch_optional(&mut *tx)
-    .await
+    .fetch_one(&mut *tx)
+    .await?;
+    let user = match (row.id, row.first_name, row.state) {
+        (Some(id), Some(first_name), Some(state)) => Some(User {
+            id,
+            first_name,
+            state,
+        }),
+        _ => None,
+    };
+    Ok(Texter {
+        user,
+        opted_out: row.opted_out,
+    })
 }
 
 /// A region as registration needs it.

@@ -135,34 +135,6 @@ pub async fn mark_started(
     Ok(updated == 1)
 }
 
-/// Records that Twilio accepted the job as message `sid`; false when it was settled already.
-///
-/// # Errors
-/// When the update fails.
-pub async fn mark_sent(
-    tx: &mut PgConnection,
-    id: Uuid,
-    sid: &str,
-    status: &str,
-    at: OffsetDateTime,
-) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query!(
-        "update sms_outbound_jobs
-            set status = 'sent', twilio_message_sid = $2, delivery_status = $3, sent_at = $4,
-                attempts = attempts + 1, lease_until = null, lease_owner = null,
-                send_started_at = null, last_error = null, error_code = null
-          where id = $1 and pending",
-        id,
-        sid,
-        status,
-        at
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    Ok(updated == 1)
-}
-
 /// The message SID job `id` was recorded as sent with, if any.
 ///
 /// # Errors

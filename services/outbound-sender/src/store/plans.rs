@@ -9,8 +9,6 @@
 use sqlx::{Connection, PgConnection};
 use time::{Duration, OffsetDateTime};
 
-use super::jobs;
-
 /// Jobs sent before the statistics were gathered.
 const HISTORY: i64 = 3_000;
 /// Numbers with pending jobs, and pending jobs per number.
@@ -89,6 +87,7 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
     seed(&mut conn, now).await;
     let before = entries_read(&mut conn).await;
     let mut claimed = Vec::new();
+    let body = crypto::EncryptedBody::from_parts(1, &[0; 12], b"sealed", &[0; 16]).unwrap();
     for n in 0..CLAIMS {
         let mut tx = conn.begin().await.unwrap();
         // As the service runs: its role, under its row-level security policy.
@@ -103,8 +102,19 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
         // Every number has two later jobs, and other numbers' jobs wait.
         assert!(claim.others_due && claim.number_has_more);
         let sid = format!("SMplan{n:026}");
+        let message = super::state::NewMessage {
+            user_id: None,
+            from: "+15550000000",
+            to: &claim.job.to_e164,
+            sid: &sid,
+            body: &body,
+            status: "queued",
+            num_segments: 1,
+            correlation_id: None,
+            at: now,
+        };
         assert!(
-            jobs::mark_sent(&mut tx, claim.job.id, &sid, "queued", now)
+            super::state::record_sent(&mut tx, claim.job.id, &message)
                 .await
                 .unwrap()
         );

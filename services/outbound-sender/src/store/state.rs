@@ -191,18 +191,35 @@ pub struct NewMessage<'a> {
     pub at: OffsetDateTime,
 }
 
-/// Stores the outbound message once per SID.
+/// Records that Twilio accepted job `job_id` as message `m` and stores the message (once per
+/// SID), in one statement; false when the job was settled already (then nothing is stored).
 ///
 /// # Errors
-/// When the insert fails.
-pub async fn insert_message(tx: &mut PgConnection, m: &NewMessage<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into sms_messages
-           (user_id, direction, from_e164, to_e164, twilio_message_sid, key_version, body_iv,
-            body_ciphertext, body_tag, status, last_status_at, num_segments, correlation_id,
-            created_at)
-         values ($1, 'out', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10)
-         on conflict (twilio_message_sid) do nothing",
+/// When the statement fails.
+#[tracing::instrument(skip_all, fields(job_id = %job_id, sid = m.sid))]
+pub async fn record_sent(
+    tx: &mut PgConnection,
+    job_id: Uuid,
+    m: &NewMessage<'_>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"with job as (
+             update sms_outbound_jobs
+                set status = 'sent', twilio_message_sid = $4, delivery_status = $9,
+                    sent_at = $10, attempts = attempts + 1, lease_until = null,
+                    lease_owner = null, send_started_at = null, last_error = null,
+                    error_code = null
+              where id = $13 and pending
+             returning id
+           ), message as (
+             insert into sms_messages
+               (user_id, direction, from_e164, to_e164, twilio_message_sid, key_version, body_iv,
+                body_ciphertext, body_tag, status, last_status_at, num_segments, correlation_id,
+                created_at)
+             select $1, 'out', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10 from job
+             on conflict (twilio_message_sid) do nothing
+           )
+           select exists (select 1 from job) as "recorded!""#,
         m.user_id,
         m.from,
         m.to,
@@ -215,8 +232,8 @@ pub async fn insert_message(tx: &mut PgConnection, m: &NewMessage<'_>) -> Result
         m.at,
         m.num_segments,
         m.correlation_id,
+        job_id,
     )
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *tx)
+    .await
 }
