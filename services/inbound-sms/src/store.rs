@@ -4,6 +4,7 @@
 
 pub mod admin;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use sqlx::PgConnection;
@@ -27,6 +28,9 @@ pub struct NewInbound<'a> {
     pub media_count: i32,
     /// The id carried through every event this message causes.
     pub correlation_id: Uuid,
+    /// The audit row's payload (ids and counts only); the row's id is added as
+    /// `sms_message_id`.
+    pub audit: &'a serde_json::Value,
 }
 
 impl fmt::Debug for NewInbound<'_> {
@@ -52,54 +56,71 @@ pub struct Claimed {
     pub user_id: Option<Uuid>,
 }
 
-/// Stores `message` and its `sms.received` audit row unless its `MessageSid` is already
-/// stored. Returns the new row, or `None` for a duplicate (a retried or concurrent delivery),
-/// which changes nothing. `audit` is the audit row's payload (ids and counts only); the row's id
-/// is added to it as `sms_message_id`.
-///
-/// One statement (the claim, the user lookup and the audit insert), so the hot path costs one
-/// round trip. Concurrent deliveries of one SID serialize on the unique index: the first
-/// inserts, the others wait for its commit and then find the conflict.
-#[tracing::instrument(skip_all, fields(message_sid = %message.message_sid))]
-pub async fn claim_inbound(
+/// Stores each of `messages` (distinct SIDs) with its `sms.received` audit row unless its
+/// `MessageSid` is already stored, in one statement (the claims, the user lookups and the audit
+/// rows). Returns the new rows by SID; a SID missing from the answer was a duplicate (a retried
+/// or concurrent delivery), which changes nothing. Concurrent deliveries of one SID serialize on
+/// the unique index: the first inserts, the others wait for its commit and then find the
+/// conflict; rows are inserted in SID order, so two groups never wait on each other in a cycle.
+#[tracing::instrument(skip_all, fields(messages = messages.len()))]
+pub async fn claim_inbound<'a>(
     tx: &mut PgConnection,
-    message: &NewInbound<'_>,
-    audit: &serde_json::Value,
-) -> Result<Option<Claimed>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"with claimed as (
+    messages: &[NewInbound<'a>],
+) -> Result<HashMap<String, Claimed>, sqlx::Error> {
+    let text = |f: fn(&NewInbound<'a>) -> &'a str| messages.iter().map(f).collect::<Vec<_>>();
+    let bytes = |f: fn(&NewInbound<'a>) -> &'a [u8]| messages.iter().map(f).collect::<Vec<_>>();
+    let numbers = |f: fn(&NewInbound<'_>) -> i32| messages.iter().map(f).collect::<Vec<_>>();
+    let correlations: Vec<Uuid> = messages.iter().map(|m| m.correlation_id).collect();
+    let audits: Vec<&serde_json::Value> = messages.iter().map(|m| m.audit).collect();
+    let rows = sqlx::query!(
+        r#"with input as (
+             select * from unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[],
+                                  $6::bytea[], $7::int[], $8::int[], $9::uuid[], $10::text[],
+                                  $11::jsonb[])
+               as i(from_e164, to_e164, sid, ciphertext, iv, tag, key_version, media_count,
+                    correlation_id, phone_hash, audit)
+           ), claimed as (
              insert into sms_messages
                (direction, from_e164, to_e164, twilio_message_sid, body_ciphertext, body_iv, body_tag,
                 key_version, media_count, status, last_status_at, correlation_id, user_id)
-             values ('in', $1, $2, $3, $4, $5, $6, $7, $8, 'received', now(), $9,
-                     (select u.id from users u where u.phone_hash = $10))
+             select 'in', i.from_e164, i.to_e164, i.sid, i.ciphertext, i.iv, i.tag, i.key_version,
+                    i.media_count, 'received', now(), i.correlation_id,
+                    (select u.id from users u where u.phone_hash = i.phone_hash)
+               from input i
+              order by i.sid
              on conflict (twilio_message_sid) do nothing
-             returning id, user_id, correlation_id
+             returning id, user_id, correlation_id, twilio_message_sid
            ), audit as (
              insert into message_events (user_id, event_type, payload, correlation_id)
-             select user_id, 'sms.received', $11::jsonb || jsonb_build_object('sms_message_id', id),
-                    correlation_id
-             from claimed
+             select c.user_id, 'sms.received', i.audit || jsonb_build_object('sms_message_id', c.id),
+                    c.correlation_id
+               from claimed c join input i on i.sid = c.twilio_message_sid
            )
-           select id as "id!", user_id from claimed"#,
-        message.from_e164,
-        message.to_e164,
-        message.message_sid,
-        message.body.ciphertext.as_slice(),
-        message.body.nonce.as_slice(),
-        message.body.tag.as_slice(),
-        message.body.key_version,
-        message.media_count,
-        message.correlation_id,
-        message.phone_hash,
-        audit,
+           select twilio_message_sid as "sid!", id as "id!", user_id from claimed"#,
+        &text(|m| m.from_e164) as &[&str],
+        &text(|m| m.to_e164) as &[&str],
+        &text(|m| m.message_sid) as &[&str],
+        &bytes(|m| m.body.ciphertext.as_slice()) as &[&[u8]],
+        &bytes(|m| m.body.nonce.as_slice()) as &[&[u8]],
+        &bytes(|m| m.body.tag.as_slice()) as &[&[u8]],
+        &numbers(|m| m.body.key_version),
+        &numbers(|m| m.media_count),
+        &correlations,
+        &text(|m| m.phone_hash) as &[&str],
+        &audits as &[&serde_json::Value],
     )
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(row.map(|r| Claimed {
-        id: r.id,
-        user_id: r.user_id,
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let claimed = Claimed {
+                id: r.id,
+                user_id: r.user_id,
+            };
+            (r.sid, claimed)
+        })
+        .collect())
 }
 
 /// The audit row of a status callback in `message_events` (`sms.status_reported`). The payload
@@ -208,6 +229,7 @@ mod tests {
             body: &body,
             media_count: 0,
             correlation_id: Uuid::nil(),
+            audit: &serde_json::Value::Null,
         };
         let text = format!("{row:?}");
         assert!(

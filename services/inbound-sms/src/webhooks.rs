@@ -5,10 +5,10 @@
 //! reason and nothing stored: method (405), content type (415), signature header present (403),
 //! body size (413), `X-Twilio-Signature` over `PUBLIC_BASE_URL` + path + query and every
 //! parameter (403), `AccountSid` is ours (403), parameters well formed (400 naming the field).
-//! A valid request is stored once per `MessageSid` (or once per (SID, status)) in one
-//! transaction with its outbox event (status callbacks in groups: [`crate::statuses`]), and
-//! answered `200` with empty TwiML in milliseconds; a redelivery gets the same answer and
-//! changes nothing.
+//! A valid request is stored once per `MessageSid` (or once per (SID, status)) with its outbox
+//! event, committed with the requests that arrived alongside it ([`crate::received`],
+//! [`crate::statuses`]), and only then answered `200` with empty TwiML; a redelivery gets the
+//! same answer and changes nothing.
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,10 +32,10 @@ use uuid::Uuid;
 
 use crate::Config;
 use crate::error::Error;
-use crate::events::{self, Received, Reported};
+use crate::events::{self, Reported};
 use crate::metrics::{self, Endpoint, Outcome};
-use crate::statuses::{StatusRecord, StatusWriter};
-use crate::store::{self, NewInbound};
+use crate::received::{TextRecord, TextWriter, Texts};
+use crate::statuses::{StatusRecord, StatusWriter, Statuses};
 use platform::clock::{SharedClock, SystemClock};
 use platform::errors::ErrorChain;
 
@@ -56,7 +56,6 @@ pub struct WebhookState {
 
 #[derive(Clone)]
 struct Inner {
-    pool: PgPool,
     keyring: crypto::Keyring,
     pepper: crypto::PhonePepper,
     auth_token: SecretString,
@@ -65,17 +64,18 @@ struct Inner {
     body_limit: usize,
     clock: SharedClock,
     statuses: StatusWriter,
+    texts: TextWriter,
 }
 
 impl WebhookState {
     /// The handlers' state from the service config, storing through `pool` (connected as
-    /// `josh_inbound_sms`). Starts the status callbacks' writer task (see [`crate::statuses`]),
-    /// so it must be called within the Tokio runtime.
+    /// `josh_inbound_sms`). Starts the writer tasks of texts and status callbacks (see
+    /// [`crate::group`]), so it must be called within the Tokio runtime.
     pub fn new(pool: PgPool, config: &Config) -> Self {
         Self {
             inner: Arc::new(Inner {
-                statuses: StatusWriter::spawn(pool.clone()),
-                pool,
+                statuses: StatusWriter::spawn(pool.clone(), Statuses),
+                texts: TextWriter::spawn(pool, Texts),
                 keyring: config.keyring.clone(),
                 pepper: config.phone_pepper.clone(),
                 auth_token: config.twilio_auth_token.clone(),
@@ -190,7 +190,7 @@ fn answer(endpoint: Endpoint, started: Instant, result: Result<Outcome, Error>) 
 }
 
 /// An inbound message: verified, then stored once per `MessageSid` with its audit row and its
-/// `sms.received` event, in one transaction.
+/// `sms.received` event, in one transaction (shared with the texts arriving alongside it).
 async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> {
     let params = verify(state, request).await?;
     let message = InboundMessage::from_params(params)?;
@@ -208,18 +208,6 @@ async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> 
     let body = state
         .keyring
         .encrypt_str(&message.body, message.message_sid.as_bytes())?;
-    let correlation_id = Uuid::now_v7();
-    let received_at = state.clock.now();
-
-    let new = NewInbound {
-        message_sid: &message.message_sid,
-        from_e164: message.from.as_str(),
-        to_e164: message.to.as_str(),
-        phone_hash: &phone_hash,
-        body: &body,
-        media_count,
-        correlation_id,
-    };
     // Ids and counts only: never the body or a phone number.
     let audit = json!({
         "message_sid": message.message_sid,
@@ -229,26 +217,21 @@ async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> 
         "messaging_service_sid": message.messaging_service_sid,
         "key_version": body.key_version,
     });
-
-    let mut tx = state.pool.begin().await?;
-    let Some(claimed) = store::claim_inbound(&mut tx, &new, &audit).await? else {
-        tx.rollback().await?;
-        return Ok(Outcome::Duplicate);
+    let record = TextRecord {
+        message,
+        phone_hash,
+        body,
+        media_count,
+        correlation_id: Uuid::now_v7(),
+        received_at: state.clock.now(),
+        audit,
+        span: tracing::Span::current(),
     };
-    let envelope = events::sms_received(&Received {
-        message: &message,
-        phone_hash: &phone_hash,
-        user_id: claimed.user_id,
-        body: &body,
-        correlation_id,
-        received_at,
-    });
-    if !bus::outbox::enqueue(&mut tx, &envelope).await? {
-        // Only possible if the row was deleted after its event was published.
-        tracing::warn!("sms.received was already in the outbox");
-    }
-    tx.commit().await?;
-    Ok(Outcome::Accepted)
+    Ok(if state.texts.store(record).await? {
+        Outcome::Accepted
+    } else {
+        Outcome::Duplicate
+    })
 }
 
 /// A status callback: verified, then its `sms.status_reported` event enqueued once per

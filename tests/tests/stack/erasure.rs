@@ -112,6 +112,7 @@ impl Others {
             &body.tag,
         )
         .unwrap();
+        let audit = serde_json::json!({ "media_count": 0 });
         let message = inbound_sms::store::NewInbound {
             message_sid: &sms.message_sid,
             from_e164: &sms.from_e164,
@@ -120,10 +121,10 @@ impl Others {
             body: &body,
             media_count: 0,
             correlation_id: uuid::Uuid::parse_str(&envelope.correlation_id).unwrap(),
+            audit: &audit,
         };
         let mut tx = self.inbound_pool.begin().await.unwrap();
-        let audit = serde_json::json!({ "media_count": 0 });
-        inbound_sms::store::claim_inbound(&mut tx, &message, &audit)
+        inbound_sms::store::claim_inbound(&mut tx, &[message])
             .await
             .unwrap();
         bus::outbox::enqueue(&mut tx, envelope).await.unwrap();
