@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bus::{ConsumerSpec, ServiceBus};
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use twilio::client::{MessagesClient, Sender};
@@ -107,7 +107,8 @@ pub(crate) struct Inner {
     pub(crate) clock: SharedClock,
     pub(crate) settings: Settings,
     pub(crate) limiter: RateLimiter,
-    pub(crate) wake: Notify,
+    /// Wake-ups owed to the workers: one per announced job (and per pass-on in a backlog).
+    pub(crate) wake: Semaphore,
     pub(crate) polls: Polls,
 }
 
@@ -124,7 +125,7 @@ impl Outbound {
                 clock: parts.clock,
                 settings: parts.settings,
                 limiter,
-                wake: Notify::new(),
+                wake: Semaphore::new(0),
                 polls: Polls::new(),
             }),
         }

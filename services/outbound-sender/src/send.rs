@@ -18,6 +18,9 @@ use crate::store::claim::{self, Job};
 use crate::store::jobs;
 use crate::store::state;
 
+/// Wake-ups kept for the workers at most.
+const MAX_OWED_WAKE_UPS: usize = 1024;
+
 /// How a claimed job got its turn under the sender's rate limit.
 enum Tokens {
     /// At once.
@@ -39,10 +42,12 @@ pub(crate) struct Lease<'a> {
 enum Step {
     /// A job was handled.
     Worked {
-        /// The claim saw other jobs due: wake another worker, and look again at once.
+        /// The claim saw other jobs due.
         others_due: bool,
         /// The number has a later text, due now that this one went: look again at once.
         number_has_more: bool,
+        /// The job's own notification woke a worker (see [`claim::Claim::announced`]).
+        announced: bool,
     },
     /// Nothing due (or the sender is paused); wait.
     Idle,
@@ -68,6 +73,15 @@ impl Outbound {
             tasks.spawn(self.clone().work(owner, idle, shutdown.clone()));
         }
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Owes one more wake-up to the workers (taken by the next worker to wait, or kept until
+    /// one does). Bounded: beyond one per job in a large backlog, wake-ups only cost empty
+    /// claims, and the workers drain a backlog by passing wake-ups on.
+    fn wake_one(&self) {
+        if self.inner.wake.available_permits() < MAX_OWED_WAKE_UPS {
+            self.inner.wake.add_permits(1);
+        }
     }
 
     /// Hands back the jobs this instance's workers held when its previous process died (a
@@ -106,8 +120,9 @@ impl Outbound {
                         () = shutdown.cancelled() => return,
                         received = listener.try_recv() => match received {
                             // One worker per new job: waking them all made every idle worker
-                            // run an empty claim transaction for each job.
-                            Ok(Some(_)) => self.inner.wake.notify_one(),
+                            // run an empty claim for each job. Wake-ups owed while every worker
+                            // is busy are kept, one per job.
+                            Ok(Some(_)) => self.wake_one(),
                             _ => break,
                         },
                     }
@@ -127,15 +142,19 @@ impl Outbound {
                 Ok(Step::Worked {
                     others_due,
                     number_has_more,
+                    announced,
                 }) => {
-                    // A backlog (or a resumed sender): pass the wake-up on, so workers join one
-                    // at a time while claims keep finding jobs. Otherwise another claim would
-                    // find nothing (two claims a text): jobs queued since announced themselves
-                    // (NOTIFY), and the wake-up waits for a worker that goes idle.
-                    if others_due {
-                        self.inner.wake.notify_one();
+                    // Jobs announced as they were queued each owe a worker a wake-up, so the
+                    // others due are being seen to: looking again would race their wake-ups
+                    // (an empty claim for one of the two). Jobs nobody was told about (held,
+                    // retried, a backlog older than a second, a resumed sender) are drained
+                    // by passing a wake-up on, so workers join one at a time while claims
+                    // keep finding jobs.
+                    if others_due && !announced {
+                        self.wake_one();
+                        continue;
                     }
-                    if others_due || number_has_more {
+                    if number_has_more {
                         continue;
                     }
                     poll
@@ -151,7 +170,11 @@ impl Outbound {
             };
             tokio::select! {
                 () = shutdown.cancelled() => break,
-                () = self.inner.wake.notified() => {}
+                woken = self.inner.wake.acquire() => {
+                    if let Ok(permit) = woken {
+                        permit.forget();
+                    }
+                }
                 () = tokio::time::sleep(pause) => {}
             }
         }
@@ -183,6 +206,7 @@ impl Outbound {
             job,
             others_due,
             number_has_more,
+            announced,
         }) = claim
         else {
             return Ok(Step::Idle);
@@ -191,6 +215,7 @@ impl Outbound {
         Ok(Step::Worked {
             others_due,
             number_has_more,
+            announced,
         })
     }
 

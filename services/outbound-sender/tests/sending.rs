@@ -471,3 +471,42 @@ async fn without_polling_a_numbers_later_texts_still_go_out() {
     let bodies: Vec<String> = world.sim.messages().into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, ["part 1", "part 2", "part 3", "part 4"]);
 }
+
+/// Every job announced while the only worker is busy keeps its wake-up: with polling an hour
+/// away, texts to four numbers queued during one slow send all go out.
+#[tokio::test]
+async fn texts_queued_while_every_worker_is_busy_each_keep_their_wake_up() {
+    let mut world = World::start_with(|s| {
+        s.workers = 1;
+        s.segments_per_second = 1000.0;
+        s.poll_interval = Duration::from_secs(3600);
+    })
+    .await;
+    world.sim.set_create_delay(Duration::from_millis(500));
+    world.run("a");
+    world
+        .command(Cmd::new("busy-0", "+15551230060", "first"))
+        .await;
+    testkit::wait_until("the first send to start", Duration::from_secs(15), || async {
+        sqlx::query_scalar::<_, bool>(
+            "select lease_owner is not null from sms_outbound_jobs where idempotency_key = 'busy-0'",
+        )
+        .fetch_optional(&world.db.pool)
+        .await
+        .unwrap()
+        .unwrap_or(false)
+    })
+    .await
+    .unwrap();
+    let keys: Vec<String> = (1..=4).map(|i| format!("busy-{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let to = format!("+155512300{}", 61 + i);
+        world.command(Cmd::new(key, &to, "later")).await;
+    }
+    for key in std::iter::once("busy-0").chain(keys.iter().map(String::as_str)) {
+        world
+            .wait_job(key, "the text to be sent", |j| j.status == "sent")
+            .await;
+    }
+    assert_eq!(world.sim.messages().len(), 5);
+}

@@ -60,6 +60,10 @@ pub struct Claim {
     pub others_due: bool,
     /// The same number has later pending jobs.
     pub number_has_more: bool,
+    /// The job was due when it was queued and was queued within the last second: its insert's
+    /// notification woke a worker, and so did every other such job's. A job that became due
+    /// later (held, retried) or waited longer (a backlog, a lost notification) was not.
+    pub announced: bool,
 }
 
 /// Leases the next due job to `owner` until `lease_until`, recording `sender`; `None` when no
@@ -126,7 +130,9 @@ pub async fn claim_due(
                      as "others_due!",
                    exists (select 1 from sms_outbound_jobs n
                             where n.pending and n.to_e164 = j.to_e164 and n.id <> j.id)
-                     as "number_has_more!""#,
+                     as "number_has_more!",
+                   (j.run_at <= j.created_at and j.created_at > $1 - interval '1 second')
+                     as "announced!""#,
         now,
         lease_until,
         owner,
@@ -137,6 +143,7 @@ pub async fn claim_due(
     Ok(row.map(|r| Claim {
         others_due: r.others_due,
         number_has_more: r.number_has_more,
+        announced: r.announced,
         job: Job {
             id: r.id,
             user_id: r.user_id,
