@@ -12,7 +12,7 @@ use crate::engine::Outbound;
 use crate::error::SenderError;
 use crate::events::{self, Origin};
 use crate::store::jobs::{self, NewJob};
-use crate::store::state::{self, Recipient};
+use crate::store::state::{self, Recipient, Suppression};
 use crate::{purpose, quiet};
 
 /// Handles the send command inside the consumer's inbox transaction.
@@ -71,11 +71,9 @@ impl Outbound {
     ) -> Result<(), SenderError> {
         let command = self.check(envelope)?;
         let now = self.inner.clock.now();
-        let recipient = match command.user_id {
-            Some(id) => state::recipient(tx, id).await?,
-            None => None,
-        };
-        let block = blocked(tx, &command, recipient.as_ref()).await?;
+        let (recipient, suppression) =
+            state::addressee(tx, command.user_id, &command.phone_hash).await?;
+        let block = blocked(tx, &command, recipient.as_ref(), suppression).await?;
         let run_at = run_at(&command, recipient.as_ref(), now)?;
         let job_id = Uuid::now_v7();
         let new = NewJob {
@@ -199,8 +197,8 @@ async fn blocked(
     tx: &mut PgConnection,
     command: &Command<'_>,
     recipient: Option<&Recipient>,
+    suppression: Option<Suppression>,
 ) -> Result<Option<SuppressionReason>, SenderError> {
-    let suppression = state::suppression(tx, &command.phone_hash).await?;
     let opted_out_since = match &suppression {
         Some(s) if s.reason == "carrier_opted_out" => {
             return Ok(Some(SuppressionReason::CarrierOptOut21610));

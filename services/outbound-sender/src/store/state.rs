@@ -66,6 +66,46 @@ pub async fn suppression(
     }))
 }
 
+/// What a send command's intake reads about its addressee, in one statement: the user `user_id`
+/// (when given and the row exists) and the active suppression of `phone_hash`.
+///
+/// # Errors
+/// When the query fails.
+#[tracing::instrument(skip_all)]
+pub async fn addressee(
+    tx: &mut PgConnection,
+    user_id: Option<Uuid>,
+    phone_hash: &str,
+) -> Result<(Option<Recipient>, Option<Suppression>), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select u.id is not null as "user_found!", u.opted_out_at as "opted_out_at?",
+                  r.rules ->> 'timezone' as "timezone?",
+                  s.reason as "reason?", s.suppressed_at as "suppressed_at?",
+                  s.error_code as "error_code?"
+             from (values (1)) as one (x)
+             left join users u on u.id = $1
+             left join regions r on r.id = u.region_id
+             left join sms_suppressions s on s.phone_hash = $2 and s.lifted_at is null"#,
+        user_id,
+        phone_hash
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let recipient = row.user_found.then_some(Recipient {
+        opted_out_at: row.opted_out_at,
+        timezone: row.timezone,
+    });
+    let suppression = match (row.reason, row.suppressed_at) {
+        (Some(reason), Some(suppressed_at)) => Some(Suppression {
+            reason,
+            suppressed_at,
+            error_code: row.error_code,
+        }),
+        _ => None,
+    };
+    Ok((recipient, suppression))
+}
+
 /// Suppresses `phone_hash` for `reason` (reactivating a lifted entry); true when it was not
 /// suppressed before.
 ///
