@@ -33,28 +33,25 @@ impl Group for Statuses {
     type Record = StatusRecord;
     const NAME: &'static str = "status callbacks";
 
+    /// Stores `records` in one transaction: their outbox rows, then an audit row for each new
+    /// one.
+    #[tracing::instrument(skip_all, fields(callbacks = records.len()))]
     async fn write(&self, pool: &PgPool, records: &[&StatusRecord]) -> Result<Vec<bool>, Error> {
-        write(pool, records).await
+        let rows: Vec<&bus::outbox::OutboxRow> = records.iter().map(|r| &r.outbox).collect();
+        let mut tx = pool.begin().await?;
+        let new = bus::outbox::enqueue_many(&mut tx, &rows).await?;
+        let audits: Vec<StatusAudit<'_>> = records
+            .iter()
+            .zip(&new)
+            .filter(|(_, new)| **new)
+            .map(|(r, _)| StatusAudit {
+                phone_hash: r.phone_hash.as_deref(),
+                payload: &r.audit,
+                correlation_id: r.correlation_id,
+            })
+            .collect();
+        store::insert_status_audits(&mut tx, &audits).await?;
+        tx.commit().await?;
+        Ok(new)
     }
-}
-
-/// Stores `records` in one transaction: their outbox rows, then an audit row for each new one.
-#[tracing::instrument(skip_all, fields(callbacks = records.len()))]
-async fn write(pool: &PgPool, records: &[&StatusRecord]) -> Result<Vec<bool>, Error> {
-    let rows: Vec<&bus::outbox::OutboxRow> = records.iter().map(|r| &r.outbox).collect();
-    let mut tx = pool.begin().await?;
-    let new = bus::outbox::enqueue_many(&mut tx, &rows).await?;
-    let audits: Vec<StatusAudit<'_>> = records
-        .iter()
-        .zip(&new)
-        .filter(|(_, new)| **new)
-        .map(|(r, _)| StatusAudit {
-            phone_hash: r.phone_hash.as_deref(),
-            payload: &r.audit,
-            correlation_id: r.correlation_id,
-        })
-        .collect();
-    store::insert_status_audits(&mut tx, &audits).await?;
-    tx.commit().await?;
-    Ok(new)
 }

@@ -277,7 +277,7 @@ impl Outbound {
         }
         let still: Vec<String> = latest
             .keys()
-            .filter(|sid| !moved.contains(&(**sid).to_owned()))
+            .filter(|sid| !moved.iter().any(|m| m == *sid))
             .map(|sid| (*sid).to_owned())
             .collect();
         let found = statuses::outbound_sids(tx, &still).await?;
