@@ -18,6 +18,7 @@ use crate::BusError;
 use crate::dlq::{self, DeadLetterReason};
 use crate::inbox::{self, Handler, HandlerError};
 use crate::topology::{ConsumerSpec, Ordering, ensure_consumers};
+use crate::wake::{Notify, RelayWaker};
 use platform::errors::ErrorChain;
 
 mod batch;
@@ -44,17 +45,27 @@ pub struct ConsumerRunner<H> {
     pool: PgPool,
     spec: Arc<ConsumerSpec>,
     handler: Arc<H>,
+    waker: Option<RelayWaker>,
 }
 
 impl<H: Handler> ConsumerRunner<H> {
-    /// A runner of `handler` for `spec`.
+    /// A runner of `handler` for `spec`. Its transactions' outbox rows wake the relay by
+    /// Postgres NOTIFY unless a waker is given ([`ConsumerRunner::with_waker`]).
     pub fn new(js: jetstream::Context, pool: PgPool, spec: ConsumerSpec, handler: H) -> Self {
         Self {
             js,
             pool,
             spec: Arc::new(spec),
             handler: Arc::new(handler),
+            waker: None,
         }
+    }
+
+    /// Wakes the service's relay with `waker` after each commit instead of by NOTIFY
+    /// ([`crate::wake`]: notifying commits are serialized).
+    pub fn with_waker(mut self, waker: RelayWaker) -> Self {
+        self.waker = Some(waker);
+        self
     }
 
     /// Creates the durable consumers, then consumes until `shutdown` fires; in-flight messages
@@ -91,6 +102,7 @@ impl<H: Handler> ConsumerRunner<H> {
                 pool: self.pool.clone(),
                 spec: self.spec.clone(),
                 handler: self.handler.clone(),
+                waker: self.waker.clone(),
             };
             tasks.spawn(worker.run(consumer, shutdown.clone()));
         }
@@ -99,8 +111,9 @@ impl<H: Handler> ConsumerRunner<H> {
 }
 
 /// Delivers one envelope to `handler` as `consumer` would: in one transaction, claim the event
-/// in the inbox (a duplicate is skipped), handle it, commit. The consumer runner uses this for
-/// every delivery; tests use it to drive a handler without a broker.
+/// in the inbox (a duplicate is skipped), handle it, commit. Tests use it to drive a handler
+/// without a broker; its outbox rows wake the relay by NOTIFY, and [`Handler::committed`] is
+/// not called.
 ///
 /// # Errors
 /// The handler's error, or a retryable one when the database fails; nothing is committed then.
@@ -110,8 +123,19 @@ pub async fn deliver<H: Handler>(
     handler: &H,
     envelope: &Envelope,
 ) -> Result<Outcome, HandlerError> {
+    deliver_with(pool, consumer, handler, envelope, Notify::AtCommit).await
+}
+
+/// [`deliver`], with `notify` saying who wakes the relay.
+async fn deliver_with<H: Handler>(
+    pool: &PgPool,
+    consumer: &str,
+    handler: &H,
+    envelope: &Envelope,
+    notify: Notify,
+) -> Result<Outcome, HandlerError> {
     let mut tx = pool.begin().await?;
-    if !inbox::claim(&mut tx, consumer, envelope).await? {
+    if !inbox::claim(&mut tx, consumer, envelope, notify).await? {
         tx.commit().await?;
         return Ok(Outcome::Duplicate);
     }
@@ -130,6 +154,7 @@ struct Worker<H> {
     pool: PgPool,
     spec: Arc<ConsumerSpec>,
     handler: Arc<H>,
+    waker: Option<RelayWaker>,
 }
 
 impl<H> Clone for Worker<H> {
@@ -139,6 +164,7 @@ impl<H> Clone for Worker<H> {
             pool: self.pool.clone(),
             spec: self.spec.clone(),
             handler: self.handler.clone(),
+            waker: self.waker.clone(),
         }
     }
 }
@@ -212,6 +238,9 @@ impl<H: Handler> Worker<H> {
         metrics::histogram!("bus_handler_seconds", &labels).record(started.elapsed().as_secs_f64());
         match result {
             Ok(outcome) => {
+                if outcome == Outcome::Handled {
+                    self.committed(&[&envelope]).await;
+                }
                 self.acknowledge(&message, outcome).await;
                 outcome
             }
@@ -282,13 +311,32 @@ impl<H: Handler> Worker<H> {
     }
 
     async fn handle(&self, envelope: &Envelope) -> Result<Outcome, HandlerError> {
-        deliver(
+        deliver_with(
             &self.pool,
             self.spec.consumer,
             self.handler.as_ref(),
             envelope,
+            self.notify(),
         )
         .await
+    }
+
+    /// Who tells the relay about this worker's outbox rows.
+    fn notify(&self) -> Notify {
+        if self.waker.is_some() {
+            Notify::ByCaller
+        } else {
+            Notify::AtCommit
+        }
+    }
+
+    /// After `envelopes`' effects committed: wakes the relay (when this worker does so instead
+    /// of NOTIFY), then the handler's own hook.
+    async fn committed(&self, envelopes: &[&Envelope]) {
+        if let Some(waker) = &self.waker {
+            waker.wake().await;
+        }
+        self.handler.committed(envelopes).await;
     }
 
     async fn dead_letter(

@@ -6,6 +6,8 @@ use std::future::Future;
 use proto::Envelope;
 use sqlx::PgConnection;
 
+use crate::wake::Notify;
+
 /// Why a handler failed, which decides what happens to the message.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -65,6 +67,19 @@ pub trait Handler: Send + Sync + 'static {
         }
     }
 
+    /// Called after the runner committed `envelopes`' effects (those new to the inbox, in
+    /// delivery order), e.g. to wake an in-process worker for what the transaction stored: the
+    /// runner's transactions send no Postgres NOTIFY when it wakes the service's relay itself
+    /// ([`crate::Notify::ByCaller`]). Not called by [`crate::deliver`]. The default does
+    /// nothing.
+    fn committed<'a>(
+        &'a self,
+        envelopes: &'a [&'a Envelope],
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let _ = envelopes;
+        async {}
+    }
+
     /// Called once `envelope` was dead-lettered (the handler gave up on it), outside any
     /// transaction, e.g. to tell the person their text could not be handled yet. It must not
     /// mark the event handled: a replay from the dead-letter subject handles it for real.
@@ -80,7 +95,8 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Records that `consumer` handles `envelope`, returning false when it already did (the row's
-/// unique key also makes a concurrent duplicate wait for the first one's outcome).
+/// unique key also makes a concurrent duplicate wait for the first one's outcome). `notify`
+/// sets, for the rest of the transaction, who tells relays about its outbox rows.
 ///
 /// # Errors
 /// Fails when the insert fails or the event id is not a UUID.
@@ -89,14 +105,17 @@ pub async fn claim(
     tx: &mut PgConnection,
     consumer: &str,
     envelope: &Envelope,
+    notify: Notify,
 ) -> Result<bool, HandlerError> {
     let event_id = uuid::Uuid::parse_str(&envelope.event_id).map_err(HandlerError::reject)?;
     let inserted = sqlx::query!(
-        "insert into event_inbox (consumer, event_id, event_type) values ($1, $2, $3)
+        "insert into event_inbox (consumer, event_id, event_type)
+         select $1, $2, $3 where set_config('josh.notify', $4, true) is not null
          on conflict do nothing",
         consumer,
         event_id,
-        envelope.r#type
+        envelope.r#type,
+        notify.setting()
     )
     .execute(&mut *tx)
     .await?
@@ -106,7 +125,7 @@ pub async fn claim(
 
 /// Records that `consumer` handles each of `envelopes` in one statement, returning for each
 /// whether it is new: false when it was handled before, or for a repeat of an earlier envelope
-/// of the same batch (its first appearance is the one to handle).
+/// of the same batch (its first appearance is the one to handle). `notify` as for [`claim`].
 ///
 /// # Errors
 /// Fails when the insert fails or an event id is not a UUID.
@@ -115,6 +134,7 @@ pub async fn claim_many(
     tx: &mut PgConnection,
     consumer: &str,
     envelopes: &[&Envelope],
+    notify: Notify,
 ) -> Result<Vec<bool>, HandlerError> {
     let mut ids = Vec::with_capacity(envelopes.len());
     let mut types = Vec::with_capacity(envelopes.len());
@@ -125,11 +145,13 @@ pub async fn claim_many(
     let claimed = sqlx::query_scalar!(
         "insert into event_inbox (consumer, event_id, event_type)
          select $1, e.id, e.type from unnest($2::uuid[], $3::text[]) as e(id, type)
+          where set_config('josh.notify', $4, true) is not null
          on conflict do nothing
          returning event_id",
         consumer,
         &ids,
-        &types
+        &types,
+        notify.setting()
     )
     .fetch_all(&mut *tx)
     .await?;

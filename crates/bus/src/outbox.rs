@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 
 use crate::BusError;
 use crate::subjects;
+use crate::wake::Notify;
 
 /// An envelope checked and encoded for the outbox, with the trace context of the code that
 /// produced it: a row stored later by someone else (a group commit) still continues that trace.
@@ -79,14 +80,16 @@ pub async fn enqueue(tx: &mut PgConnection, envelope: &Envelope) -> Result<bool,
 
 /// Stores `rows` in one statement, in the caller's transaction; answers for each, in order,
 /// whether it was stored (false: its producer already has that idempotency key, from before or
-/// from an earlier row of `rows`).
+/// from an earlier row of `rows`). With [`Notify::ByCaller`] the statement switches the NOTIFY
+/// off for the rest of the transaction, and the caller wakes the relay after commit.
 ///
 /// # Errors
 /// [`BusError::Database`] when the insert fails; nothing is stored then.
-#[tracing::instrument(skip_all, fields(rows = rows.len()))]
+#[tracing::instrument(skip_all, fields(rows = rows.len(), ?notify))]
 pub async fn enqueue_many(
     tx: &mut PgConnection,
     rows: &[&OutboxRow],
+    notify: Notify,
 ) -> Result<Vec<bool>, BusError> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -99,6 +102,7 @@ pub async fn enqueue_many(
         "insert into event_outbox (producer, event_id, subject, event_type, idempotency_key, payload, headers)
          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                               $6::bytea[], $7::jsonb[])
+          where set_config('josh.notify', $8, true) is not null
          on conflict (producer, idempotency_key) do nothing
          returning producer || ' ' || idempotency_key as \"key!\"",
         &text(|r| &r.producer) as &[&str],
@@ -108,6 +112,7 @@ pub async fn enqueue_many(
         &text(|r| &r.idempotency_key) as &[&str],
         &payloads as &[&[u8]],
         &headers as &[&serde_json::Value],
+        notify.setting(),
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
@@ -14,9 +13,11 @@ use crate::BusError;
 
 mod leader;
 mod publish;
+mod signals;
 
 use leader::Leadership;
 use publish::{OutboxRow, nats_headers};
+use signals::Signals;
 
 /// The Postgres channel the outbox insert trigger notifies for `producer`'s rows: one per
 /// producer, so a row wakes only its own service's relay (on one shared channel every relay's
@@ -89,21 +90,21 @@ impl Relay {
         self
     }
 
-    /// Publishes until `shutdown` fires: on every NOTIFY, and every poll interval in case a
-    /// notification was missed. Failures are logged and retried with backoff; rows wait.
+    /// Publishes until `shutdown` fires: on every NOTIFY or NATS wake-up ([`crate::wake`]), and
+    /// every poll interval in case one was missed. Failures are logged and retried with
+    /// backoff; rows wait.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = None;
+        let mut signals = Signals::new(self.producer);
+        let client = self.js.client();
         let mut failures: u32 = 0;
         let mut last_prune = Instant::now();
         let mut last_lag: Option<Instant> = None;
         let mut last_batch: Option<Instant> = None;
         let mut leadership = Leadership::default();
         while !shutdown.is_cancelled() {
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
+            signals.connect(&self.pool, &client).await;
             if let Some(started) = last_batch {
-                self.linger(started, &mut listener, &shutdown).await;
+                self.linger(started, &mut signals, &shutdown).await;
             }
             last_batch = Some(Instant::now());
             // The lag gauge is for dashboards: a query per second is plenty, not one per batch.
@@ -138,55 +139,14 @@ impl Relay {
             } else {
                 backoff(failures)
             };
-            self.wait(&mut listener, pause, &shutdown).await;
+            signals.wait(pause, &shutdown).await;
         }
         tracing::info!(producer = self.producer, "outbox relay stopped");
     }
 
-    async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
-        listener.listen(&outbox_channel(self.producer)).await.ok()?;
-        Some(listener)
-    }
-
-    async fn wait(
-        &self,
-        listener: &mut Option<PgListener>,
-        pause: Duration,
-        shutdown: &CancellationToken,
-    ) {
-        let Some(l) = listener.as_mut() else {
-            tokio::select! {
-                () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(pause) => {}
-            }
-            return;
-        };
-        // Ok(None) means the connection dropped; reconnect next round.
-        let own_rows = async { matches!(l.try_recv().await, Ok(Some(_))) };
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = tokio::time::sleep(pause) => {}
-            alive = own_rows => {
-                if alive {
-                    // The batch about to run publishes every row already committed: the
-                    // notifications already buffered would each wake an empty batch.
-                    while l.next_buffered().is_some() {}
-                } else {
-                    *listener = None;
-                }
-            }
-        }
-    }
-
-    /// Waits out the rest of the linger after a batch `started`, then drops the notifications
-    /// that arrived meanwhile: the batch about to run takes their rows.
-    async fn linger(
-        &self,
-        started: Instant,
-        listener: &mut Option<PgListener>,
-        shutdown: &CancellationToken,
-    ) {
+    /// Waits out the rest of the linger after a batch `started`, then drops the wake-ups that
+    /// arrived meanwhile: the batch about to run takes their rows.
+    async fn linger(&self, started: Instant, signals: &mut Signals, shutdown: &CancellationToken) {
         let left = self.linger.saturating_sub(started.elapsed());
         if left.is_zero() {
             return;
@@ -195,9 +155,7 @@ impl Relay {
             () = shutdown.cancelled() => {}
             () = tokio::time::sleep(left) => {}
         }
-        if let Some(l) = listener.as_mut() {
-            while l.next_buffered().is_some() {}
-        }
+        signals.drain();
     }
 
     /// Publishes one batch of this producer's unpublished rows, in id order, in a transaction
@@ -273,12 +231,14 @@ impl Relay {
             .execute(&mut *conn)
             .await?;
         }
-        sqlx::query!(
-            "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1)",
-            &published
-        )
-        .execute(&mut *conn)
-        .await?;
+        if !published.is_empty() {
+            sqlx::query!(
+                "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1)",
+                &published
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
         Ok(Batch {
             published: published.len(),
             failure: failures.into_iter().next().map(|(_, error)| error),

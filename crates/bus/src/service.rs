@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ConsumerRunner, ConsumerSpec, Handler, Relay, ensure_streams};
+use crate::{ConsumerRunner, ConsumerSpec, Handler, Relay, RelayWaker, ensure_streams};
 use platform::errors::ErrorChain;
 
 /// A service's part of the bus: ensures the streams (retrying while NATS is unreachable), then
@@ -50,6 +50,12 @@ impl ServiceBus {
         &self.js
     }
 
+    /// Wakes this service's relay: for code that stores outbox rows with
+    /// [`crate::Notify::ByCaller`] (the consumers run by [`ServiceBus::consume`] do).
+    pub fn waker(&self) -> RelayWaker {
+        RelayWaker::new(self.js.client(), self.producer)
+    }
+
     /// Ensures the topology, then relays the outbox until `shutdown` fires.
     pub async fn run(self, shutdown: CancellationToken) {
         if !self.await_streams(&shutdown).await {
@@ -74,7 +80,8 @@ impl ServiceBus {
         let bus = self.clone();
         async move {
             let runner =
-                ConsumerRunner::new(bus.js.clone(), bus.pool.clone(), spec.clone(), handler);
+                ConsumerRunner::new(bus.js.clone(), bus.pool.clone(), spec.clone(), handler)
+                    .with_waker(bus.waker());
             let Some(consumers) = bus.create_consumers(&runner, &spec, &shutdown).await else {
                 return;
             };

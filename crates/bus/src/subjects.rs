@@ -3,6 +3,7 @@
 //! Events are facts published by their owner: `josh.evt.<domain>.<name>.p<NN>`.
 //! Commands ask one service to act: `josh.cmd.<service>.<name>.p<NN>`.
 //! Dead letters of a consumer: `josh.dlq.<consumer>`.
+//! Wake-ups of a producer's outbox relay (core NATS, in no stream): `josh.wake.outbox.<producer>`.
 //! The `<domain>.<name>` part comes from the payload catalog in the `proto` crate.
 //!
 //! The trailing partition token `p<NN>` is a stable hash of the envelope's partition key (the
@@ -33,6 +34,14 @@ pub const DLQ_STREAM: &str = "JOSH_DLQ";
 
 /// Prefix of dead-letter subjects.
 pub const DLQ_PREFIX: &str = "josh.dlq";
+
+/// Prefix of relay wake-up subjects (core NATS: no stream captures them).
+pub const RELAY_WAKE_PREFIX: &str = "josh.wake.outbox";
+
+/// The subject that wakes `producer`'s outbox relay ([`crate::wake::RelayWaker`]).
+pub fn relay_wake(producer: &str) -> String {
+    format!("{RELAY_WAKE_PREFIX}.{producer}")
+}
 
 /// The stream that stores messages of `kind`.
 pub fn stream_of(kind: MessageKind) -> &'static str {
@@ -103,6 +112,7 @@ mod tests {
             dlq_subject("conversation-router"),
             "josh.dlq.conversation-router"
         );
+        assert_eq!(relay_wake("inbound-sms"), "josh.wake.outbox.inbound-sms");
         assert_eq!(
             durable_name("conversation-router", "sms.received", Some(7)),
             "conversation-router__sms_received__p07"

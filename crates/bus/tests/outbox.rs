@@ -270,16 +270,20 @@ async fn enqueue_many_stores_each_key_once_and_says_which_rows_were_new() {
     .collect();
 
     let mut tx = h.producer_pool.begin().await.unwrap();
-    let new = bus::outbox::enqueue_many(&mut tx, &rows.iter().collect::<Vec<_>>())
-        .await
-        .unwrap();
+    let new = bus::outbox::enqueue_many(
+        &mut tx,
+        &rows.iter().collect::<Vec<_>>(),
+        bus::Notify::AtCommit,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(new, [false, true, true, false]);
     assert_eq!(h.unpublished().await, 3);
     let mut tx = h.producer_pool.begin().await.unwrap();
     assert!(
-        bus::outbox::enqueue_many(&mut tx, &[])
+        bus::outbox::enqueue_many(&mut tx, &[], bus::Notify::AtCommit)
             .await
             .unwrap()
             .is_empty()

@@ -109,7 +109,12 @@ impl Service {
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), HostError> {
         let replicas = self.config.common.nats_stream_replicas;
         let routes = router(
-            WebhookState::new(self.host.pool().clone(), &self.config).with_clock(self.clock),
+            WebhookState::new(
+                self.host.pool().clone(),
+                &self.config,
+                Some(bus::RelayWaker::new(self.host.nats().clone(), SERVICE)),
+            )
+            .with_clock(self.clock),
         );
         let admin_api =
             admin::InboundAdminApi::new(self.host.pool().clone(), self.config.keyring.clone());

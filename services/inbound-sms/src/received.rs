@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::events::{self, Received};
-use crate::group::{Group, GroupWriter};
+use crate::group::{Group, GroupWriter, notify, woken};
 use crate::store::{self, NewInbound};
 
 /// One verified inbound text to store.
@@ -46,9 +46,13 @@ impl fmt::Debug for TextRecord {
     }
 }
 
-/// Inbound texts as a [`Group`].
-#[derive(Debug, Clone, Copy)]
-pub struct Texts;
+/// Inbound texts as a [`Group`]: waking the relay after each commit when given a waker, else
+/// by the outbox trigger's NOTIFY (`bus::wake`).
+#[derive(Debug, Clone, Default)]
+pub struct Texts {
+    /// This service's relay.
+    pub relay: Option<bus::RelayWaker>,
+}
 
 /// The handle inbound texts are stored through.
 pub type TextWriter = GroupWriter<TextRecord>;
@@ -92,12 +96,13 @@ impl Group for Texts {
             }
         }
         let rows: Vec<&bus::outbox::OutboxRow> = rows.iter().collect();
-        let stored = bus::outbox::enqueue_many(&mut tx, &rows).await?;
+        let stored = bus::outbox::enqueue_many(&mut tx, &rows, notify(&self.relay)).await?;
         if stored.iter().any(|stored| !stored) {
             // Only possible if a row was deleted after its event was published.
             tracing::warn!("sms.received was already in the outbox");
         }
         tx.commit().await?;
+        woken(&self.relay).await;
         Ok(new)
     }
 }

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::group::{Group, GroupWriter};
+use crate::group::{Group, GroupWriter, notify, woken};
 use crate::store::{self, StatusAudit};
 
 /// One callback to store: its `sms.status_reported` outbox row and its audit row.
@@ -23,8 +23,12 @@ pub struct StatusRecord {
 }
 
 /// Status callbacks as a [`Group`]: one outbox statement, one audit statement, one commit.
-#[derive(Debug, Clone, Copy)]
-pub struct Statuses;
+/// Wakes the relay like [`crate::received::Texts`].
+#[derive(Debug, Clone, Default)]
+pub struct Statuses {
+    /// This service's relay.
+    pub relay: Option<bus::RelayWaker>,
+}
 
 /// The handle status callbacks are stored through.
 pub type StatusWriter = GroupWriter<StatusRecord>;
@@ -39,7 +43,7 @@ impl Group for Statuses {
     async fn write(&self, pool: &PgPool, records: &[&StatusRecord]) -> Result<Vec<bool>, Error> {
         let rows: Vec<&bus::outbox::OutboxRow> = records.iter().map(|r| &r.outbox).collect();
         let mut tx = pool.begin().await?;
-        let new = bus::outbox::enqueue_many(&mut tx, &rows).await?;
+        let new = bus::outbox::enqueue_many(&mut tx, &rows, notify(&self.relay)).await?;
         let audits: Vec<StatusAudit<'_>> = records
             .iter()
             .zip(&new)
@@ -52,6 +56,7 @@ impl Group for Statuses {
             .collect();
         store::insert_status_audits(&mut tx, &audits).await?;
         tx.commit().await?;
+        woken(&self.relay).await;
         Ok(new)
     }
 }

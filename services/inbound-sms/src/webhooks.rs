@@ -70,12 +70,17 @@ struct Inner {
 impl WebhookState {
     /// The handlers' state from the service config, storing through `pool` (connected as
     /// `josh_inbound_sms`). Starts the writer tasks of texts and status callbacks (see
-    /// [`crate::group`]), so it must be called within the Tokio runtime.
-    pub fn new(pool: PgPool, config: &Config) -> Self {
+    /// [`crate::group`]), so it must be called within the Tokio runtime. They wake the
+    /// service's outbox relay with `relay` after each commit, or, without one, by the outbox
+    /// trigger's NOTIFY (`bus::wake`).
+    pub fn new(pool: PgPool, config: &Config, relay: Option<bus::RelayWaker>) -> Self {
+        let statuses = Statuses {
+            relay: relay.clone(),
+        };
         Self {
             inner: Arc::new(Inner {
-                statuses: StatusWriter::spawn(pool.clone(), Statuses),
-                texts: TextWriter::spawn(pool, Texts),
+                statuses: StatusWriter::spawn(pool.clone(), statuses),
+                texts: TextWriter::spawn(pool, Texts { relay }),
                 keyring: config.keyring.clone(),
                 pepper: config.phone_pepper.clone(),
                 auth_token: config.twilio_auth_token.clone(),

@@ -48,7 +48,10 @@ async fn written(db: &TestDb) -> (i64, i64, i64) {
 #[tokio::test]
 async fn callbacks_waiting_together_are_stored_in_one_transaction_each_once() {
     let db = TestDb::migrated().await.unwrap();
-    let writer = StatusWriter::spawn(db.pool_as("josh_inbound_sms").await.unwrap(), Statuses);
+    let writer = StatusWriter::spawn(
+        db.pool_as("josh_inbound_sms").await.unwrap(),
+        Statuses::default(),
+    );
     let sids: Vec<String> = (0..10).map(|i| format!("SM{i:032}")).collect();
     let mut records: Vec<StatusRecord> = sids.iter().map(|s| callback("inbound-sms", s)).collect();
     records.push(callback("inbound-sms", &sids[3])); // Twilio delivered it twice
@@ -68,7 +71,10 @@ async fn callbacks_waiting_together_are_stored_in_one_transaction_each_once() {
 #[tokio::test]
 async fn a_callback_that_cannot_be_stored_fails_alone() {
     let db = TestDb::migrated().await.unwrap();
-    let writer = StatusWriter::spawn(db.pool_as("josh_inbound_sms").await.unwrap(), Statuses);
+    let writer = StatusWriter::spawn(
+        db.pool_as("josh_inbound_sms").await.unwrap(),
+        Statuses::default(),
+    );
     // Row-level security refuses another producer's outbox row, failing the whole group.
     let records = vec![
         callback("inbound-sms", "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),

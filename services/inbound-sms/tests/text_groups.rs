@@ -92,7 +92,10 @@ async fn texts_waiting_together_are_stored_in_one_transaction_each_once() {
     .fetch_one(&db.pool)
     .await
     .unwrap();
-    let writer = TextWriter::spawn(db.pool_as("josh_inbound_sms").await.unwrap(), Texts);
+    let writer = TextWriter::spawn(
+        db.pool_as("josh_inbound_sms").await.unwrap(),
+        Texts::default(),
+    );
     let sids: Vec<String> = (0..8).map(|_| common::sid("SM")).collect();
     let mut records: Vec<TextRecord> = sids
         .iter()
@@ -118,7 +121,10 @@ async fn texts_waiting_together_are_stored_in_one_transaction_each_once() {
 #[tokio::test]
 async fn a_text_that_cannot_be_stored_fails_alone_and_a_stored_one_stays_stored() {
     let db = TestDb::migrated().await.unwrap();
-    let writer = TextWriter::spawn(db.pool_as("josh_inbound_sms").await.unwrap(), Texts);
+    let writer = TextWriter::spawn(
+        db.pool_as("josh_inbound_sms").await.unwrap(),
+        Texts::default(),
+    );
     let (a, b, c) = (common::sid("SM"), common::sid("SM"), common::sid("SM"));
     // Key version 0 breaks a check constraint, failing the whole group at first.
     let records = vec![

@@ -2,10 +2,10 @@
 //! task tree that runs them until shutdown.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bus::{ConsumerSpec, ServiceBus};
+use bus::{ConsumerSpec, Notify, RelayWaker, ServiceBus};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -110,6 +110,9 @@ pub(crate) struct Inner {
     /// Wake-ups owed to the workers: one per announced job (and per pass-on in a backlog).
     pub(crate) wake: Semaphore,
     pub(crate) polls: Polls,
+    /// Wakes this service's relay after a settle commits (set by [`Outbound::run`]; without it
+    /// the outbox trigger's NOTIFY does).
+    pub(crate) relay: OnceLock<RelayWaker>,
 }
 
 impl Outbound {
@@ -127,6 +130,7 @@ impl Outbound {
                 limiter,
                 wake: Semaphore::new(0),
                 polls: Polls::new(),
+                relay: OnceLock::new(),
             }),
         }
     }
@@ -156,6 +160,7 @@ impl Outbound {
     ) -> impl Future<Output = ()> + Send + 'static {
         // Spawned now, so the consumers hold readiness before the caller serves `/readyz`.
         let mut tasks = JoinSet::new();
+        let _ = self.inner.relay.set(bus.waker());
         match Self::consumer_specs() {
             Ok([send, status, opted_out, opted_in, deleted]) => {
                 let stop = || shutdown.clone();
@@ -174,6 +179,25 @@ impl Outbound {
             tasks.spawn(self.clone().run_workers(shutdown.clone()));
             tasks.spawn(self.clone().run_maintenance(shutdown.clone()));
             while tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+impl Outbound {
+    /// Who tells the relay about a settle's outbox rows: this engine after commit when it
+    /// runs on a bus, else the outbox trigger's NOTIFY.
+    pub(crate) fn notify(&self) -> Notify {
+        if self.inner.relay.get().is_some() {
+            Notify::ByCaller
+        } else {
+            Notify::AtCommit
+        }
+    }
+
+    /// Wakes the relay after a commit stored outbox rows with [`Outbound::notify`].
+    pub(crate) async fn relay_committed(&self) {
+        if let Some(waker) = self.inner.relay.get() {
+            waker.wake().await;
         }
     }
 }

@@ -30,11 +30,18 @@ impl SendSmsHandler {
 
 impl Handler for SendSmsHandler {
     async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
-        {
-            self.outbound
-                .accept(tx, envelope)
-                .await
-                .map_err(into_handler_error)
+        self.outbound
+            .accept(tx, envelope)
+            .await
+            .map_err(into_handler_error)
+    }
+
+    /// The consumer's transactions announce no job by NOTIFY (`bus::wake`): one worker is
+    /// woken per command instead, once its job is visible. A command that made no pending job
+    /// (a duplicate key, a suppressed number) costs that worker one empty claim.
+    async fn committed(&self, envelopes: &[&Envelope]) {
+        for _ in envelopes {
+            self.outbound.wake_one();
         }
     }
 }

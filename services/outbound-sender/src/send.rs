@@ -78,7 +78,7 @@ impl Outbound {
     /// Owes one more wake-up to the workers (taken by the next worker to wait, or kept until
     /// one does). Bounded: beyond one per job in a large backlog, wake-ups only cost empty
     /// claims, and the workers drain a backlog by passing wake-ups on.
-    fn wake_one(&self) {
+    pub(crate) fn wake_one(&self) {
         if self.inner.wake.available_permits() < MAX_OWED_WAKE_UPS {
             self.inner.wake.add_permits(1);
         }

@@ -69,7 +69,7 @@ impl Outbound {
             at: origin.at,
         };
         let mut tx = self.inner.pool.begin().await?;
-        if !state::record_sent(&mut tx, job.id, &message).await? {
+        if !state::record_sent(&mut tx, job.id, &message, self.notify()).await? {
             let recorded = jobs::recorded_sid(&mut tx, job.id).await?;
             tx.rollback().await?;
             if recorded.as_deref() == Some(created.sid.as_str()) {
@@ -99,6 +99,7 @@ impl Outbound {
         self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
             .await?;
         tx.commit().await?;
+        self.relay_committed().await;
         metrics::counter!("outbound_jobs_sent_total", "purpose" => job.purpose.clone())
             .increment(1);
         tracing::info!(sid = %created.sid, segments, "text sent");

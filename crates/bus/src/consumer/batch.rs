@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::{Outcome, Worker};
 use crate::inbox::{self, Handler, HandlerError};
+use crate::wake::Notify;
 use platform::errors::ErrorChain;
 
 /// `first` plus the messages `messages` already holds, up to `max` in all, without waiting for
@@ -36,7 +37,8 @@ where
 
 /// Delivers `envelopes` to `handler` in one transaction: claims them in the inbox with one
 /// statement, hands those not handled before to [`Handler::handle_batch`] in order, commits.
-/// Returns each envelope's outcome in order. Any failure rolls back all of them.
+/// Returns each envelope's outcome in order. Any failure rolls back all of them. As with
+/// [`crate::deliver`], outbox rows wake the relay by NOTIFY.
 ///
 /// # Errors
 /// The handler's error, or a retryable one when the database fails.
@@ -46,7 +48,17 @@ pub async fn deliver_batch<H: Handler>(
     handler: &H,
     envelopes: &[&Envelope],
 ) -> Result<Vec<Outcome>, HandlerError> {
-    deliver_traced(pool, consumer, handler, envelopes, tracing::Span::none()).await
+    let traced = Traced {
+        span: tracing::Span::none(),
+        notify: Notify::AtCommit,
+    };
+    deliver_traced(pool, consumer, handler, envelopes, traced).await
+}
+
+/// The span a batch runs in, and who wakes the relay for its outbox rows.
+struct Traced {
+    span: tracing::Span,
+    notify: Notify,
 }
 
 async fn deliver_traced<H: Handler>(
@@ -54,10 +66,10 @@ async fn deliver_traced<H: Handler>(
     consumer: &str,
     handler: &H,
     envelopes: &[&Envelope],
-    span: tracing::Span,
+    traced: Traced,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let mut tx = pool.begin().await?;
-    let claimed = inbox::claim_many(&mut tx, consumer, envelopes).await?;
+    let claimed = inbox::claim_many(&mut tx, consumer, envelopes, traced.notify).await?;
     let fresh: Vec<&Envelope> = envelopes
         .iter()
         .zip(&claimed)
@@ -67,7 +79,7 @@ async fn deliver_traced<H: Handler>(
     if !fresh.is_empty() {
         handler
             .handle_batch(&mut tx, &fresh)
-            .instrument(span)
+            .instrument(traced.span)
             .await?;
     }
     tx.commit().await?;
@@ -124,19 +136,31 @@ impl<H: Handler> Worker<H> {
         metrics::histogram!("bus_consumer_batch_size", "consumer" => self.spec.consumer)
             .record(decoded.len() as f64);
         let envelopes: Vec<&Envelope> = decoded.iter().map(|(_, envelope)| envelope).collect();
-        let span = batch_span(self.spec.consumer, &decoded);
+        let traced = Traced {
+            span: batch_span(self.spec.consumer, &decoded),
+            notify: self.notify(),
+        };
         let started = Instant::now();
         let result = deliver_traced(
             &self.pool,
             self.spec.consumer,
             self.handler.as_ref(),
             &envelopes,
-            span,
+            traced,
         )
         .await;
         match result {
             Ok(outcomes) => {
                 let took = started.elapsed().as_secs_f64();
+                let handled: Vec<&Envelope> = envelopes
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, outcome)| **outcome == Outcome::Handled)
+                    .map(|(envelope, _)| *envelope)
+                    .collect();
+                if !handled.is_empty() {
+                    self.committed(&handled).await;
+                }
                 let acks = decoded.iter().zip(outcomes).map(|((message, _), outcome)| {
                     self.delivery_count(message);
                     metrics::histogram!("bus_handler_seconds", &self.labels()).record(took);

@@ -197,7 +197,7 @@ impl App {
         let db = TestDb::migrated().await.unwrap();
         let pool = db.pool_as("josh_inbound_sms").await.unwrap();
         let config = config(&db.url(), &testkit::nats_url(), public_base_url);
-        let mut state = WebhookState::new(pool.clone(), &config);
+        let mut state = WebhookState::new(pool.clone(), &config, None);
         if let Some(limit) = body_limit {
             state = state.with_body_limit(limit);
         }

@@ -45,14 +45,15 @@ pub struct NewJob<'a> {
 
 /// Inserts `job` unless a job with its idempotency key exists; true when inserted. A new
 /// pending job is announced on [`crate::JOBS_CHANNEL`] (delivered at commit) by the same
-/// statement, saving a round trip per text.
+/// statement, saving a round trip per text, unless the transaction switched NOTIFY off
+/// (`bus::wake`): the send-command consumer wakes a worker itself after its commit.
 ///
 /// # Errors
 /// When the insert fails.
 pub async fn insert(tx: &mut PgConnection, job: &NewJob<'_>) -> Result<bool, sqlx::Error> {
     let row = sqlx::query!(
         // The aggregate's FILTER is checked before its argument is evaluated: only a new
-        // pending job is announced.
+        // pending job is announced, and only by NOTIFY where the transaction did not opt out.
         r#"with job as (
              insert into sms_outbound_jobs
                (id, user_id, to_e164, phone_hash, key_version, body_iv, body_ciphertext,
@@ -62,7 +63,10 @@ pub async fn insert(tx: &mut PgConnection, job: &NewJob<'_>) -> Result<bool, sql
              on conflict (idempotency_key) do nothing
              returning status)
            select count(*) = 1 as "inserted!",
-                  count(pg_notify($18, '')) filter (where status = 'pending') as "announced!"
+                  count(pg_notify($18, '')) filter (
+                    where status = 'pending'
+                      and current_setting('josh.notify', true) is distinct from 'off'
+                  ) as "announced!"
              from job"#,
         job.id,
         job.user_id,

@@ -114,7 +114,7 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
             at: now,
         };
         assert!(
-            super::state::record_sent(&mut tx, claim.job.id, &message)
+            super::state::record_sent(&mut tx, claim.job.id, &message, bus::Notify::AtCommit)
                 .await
                 .unwrap()
         );

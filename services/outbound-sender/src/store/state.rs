@@ -233,6 +233,7 @@ pub struct NewMessage<'a> {
 
 /// Records that Twilio accepted job `job_id` as message `m` and stores the message (once per
 /// SID), in one statement; false when the job was settled already (then nothing is stored).
+/// `notify` says, for the rest of the transaction, who wakes the relay (`bus::wake`).
 ///
 /// # Errors
 /// When the statement fails.
@@ -241,8 +242,9 @@ pub async fn record_sent(
     tx: &mut PgConnection,
     job_id: Uuid,
     m: &NewMessage<'_>,
+    notify: bus::Notify,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
+    let row = sqlx::query!(
         r#"with job as (
              update sms_outbound_jobs
                 set status = 'sent', twilio_message_sid = $4, delivery_status = $9,
@@ -259,7 +261,8 @@ pub async fn record_sent(
              select $1, 'out', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $10 from job
              on conflict (twilio_message_sid) do nothing
            )
-           select exists (select 1 from job) as "recorded!""#,
+           select exists (select 1 from job) as "recorded!",
+                  set_config('josh.notify', $14, true) as "notify""#,
         m.user_id,
         m.from,
         m.to,
@@ -273,7 +276,9 @@ pub async fn record_sent(
         m.num_segments,
         m.correlation_id,
         job_id,
+        notify.setting(),
     )
     .fetch_one(&mut *tx)
-    .await
+    .await?;
+    Ok(row.recorded)
 }
