@@ -45,6 +45,42 @@ impl OutboxRow {
             headers: serde_json::to_value(headers).unwrap_or_default(),
         })
     }
+
+    /// The producing service (`event_outbox.producer`), for a statement that stores the row
+    /// itself, e.g. in one statement with the state change that causes it.
+    pub fn producer(&self) -> &str {
+        &self.producer
+    }
+
+    /// `event_outbox.event_id`.
+    pub fn event_id(&self) -> uuid::Uuid {
+        self.event_id
+    }
+
+    /// `event_outbox.subject`.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// `event_outbox.event_type`.
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// `event_outbox.idempotency_key`.
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// `event_outbox.payload`: the encoded envelope.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// `event_outbox.headers`: the trace context.
+    pub fn headers(&self) -> &serde_json::Value {
+        &self.headers
+    }
 }
 
 /// Stores `envelope` for publication, in the caller's transaction. Returns false when this

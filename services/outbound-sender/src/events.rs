@@ -34,7 +34,28 @@ pub async fn publish(
     idempotency_key: String,
     payload: impl Into<Payload>,
 ) -> Result<(), SenderError> {
-    let envelope = Envelope {
+    bus::outbox::enqueue(tx, &envelope(origin, idempotency_key, payload)).await?;
+    Ok(())
+}
+
+/// `payload` as an outbox row under `idempotency_key`, for a statement that stores it itself.
+///
+/// # Errors
+/// [`SenderError::Bus`] when the envelope is malformed.
+pub fn outbox_row(
+    origin: &Origin,
+    idempotency_key: String,
+    payload: impl Into<Payload>,
+) -> Result<bus::outbox::OutboxRow, SenderError> {
+    Ok(bus::outbox::OutboxRow::prepare(&envelope(
+        origin,
+        idempotency_key,
+        payload,
+    ))?)
+}
+
+fn envelope(origin: &Origin, idempotency_key: String, payload: impl Into<Payload>) -> Envelope {
+    Envelope {
         event_id: uuid::Uuid::now_v7().to_string(),
         occurred_at: Some(proto::timestamp::to_timestamp(origin.at)),
         producer: SERVICE.to_owned(),
@@ -43,9 +64,7 @@ pub async fn publish(
         idempotency_key,
         partition_key: origin.partition_key.clone(),
         ..Envelope::for_payload(payload)
-    };
-    bus::outbox::enqueue(tx, &envelope).await?;
-    Ok(())
+    }
 }
 
 /// `sms.sent` for a job Twilio accepted.

@@ -15,7 +15,8 @@ use crate::events::{self, Failure, Origin};
 use crate::purpose;
 use crate::store::claim::Job;
 use crate::store::jobs::{self, AttemptError};
-use crate::store::state::{self, NewMessage};
+use crate::store::sent::{self, NewMessage};
+use crate::store::state;
 
 mod retry;
 
@@ -39,7 +40,7 @@ impl Outbound {
     }
 
     /// Twilio accepted the job as `created`: the job is sent, the message stored (body bound to
-    /// the SID) and `sms.sent` published.
+    /// the SID) and `sms.sent` published, in one statement.
     pub(super) async fn record_sent(
         &self,
         job: &Job,
@@ -68,23 +69,6 @@ impl Outbound {
             correlation_id: job.correlation_id,
             at: origin.at,
         };
-        let mut tx = self.inner.pool.begin().await?;
-        if !state::record_sent(&mut tx, job.id, &message, self.notify()).await? {
-            let recorded = jobs::recorded_sid(&mut tx, job.id).await?;
-            tx.rollback().await?;
-            if recorded.as_deref() == Some(created.sid.as_str()) {
-                // Recorded already: by an earlier try whose commit went through though its
-                // answer was lost, or by a worker that found this message after the lease ran
-                // out. Either way the text went out once.
-                tracing::info!(sid = %created.sid, "the send was recorded already");
-                return Ok(());
-            }
-            if !adopted {
-                metrics::counter!("outbound_duplicate_sends_total").increment(1);
-                tracing::error!(sid = %created.sid, "job was settled by another worker while this one sent it: a duplicate text went out");
-            }
-            return Ok(());
-        }
         let user = job.user_id.map(|u| u.to_string()).unwrap_or_default();
         let event = events::sent(
             job.id,
@@ -95,15 +79,67 @@ impl Outbound {
             status.to_bus(),
             origin.at,
         );
-        events::publish(&mut tx, &origin, format!("sms.sent:{}", job.id), event).await?;
-        self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
-            .await?;
-        tx.commit().await?;
+        let event = events::outbox_row(&origin, format!("sms.sent:{}", job.id), event)?;
+        let recorded_sid = match job.user_id {
+            // Nothing to scrub without a user: the statement is its own transaction.
+            None => {
+                let mut conn = self.inner.pool.acquire().await?;
+                let done = sent::record_sent(&mut conn, job.id, &message, &event, self.notify());
+                if done.await?.recorded {
+                    None
+                } else {
+                    Some(jobs::recorded_sid(&mut conn, job.id).await?)
+                }
+            }
+            Some(_) => self.record_for_user(job, &message, &event).await?,
+        };
+        if let Some(recorded) = recorded_sid {
+            self.not_recorded(created, recorded.as_deref(), adopted);
+            return Ok(());
+        }
         self.relay_committed().await;
         metrics::counter!("outbound_jobs_sent_total", "purpose" => job.purpose.clone())
             .increment(1);
         tracing::info!(sid = %created.sid, segments, "text sent");
         Ok(())
+    }
+
+    /// [`Outbound::record_sent`] for a user's job: in a transaction that also scrubs it when
+    /// the account was deleted meanwhile. `Some(the job's recorded SID)` when the job was
+    /// settled already (nothing is stored then).
+    async fn record_for_user(
+        &self,
+        job: &Job,
+        message: &NewMessage<'_>,
+        event: &bus::outbox::OutboxRow,
+    ) -> Result<Option<Option<String>>, SenderError> {
+        let mut tx = self.inner.pool.begin().await?;
+        let done = sent::record_sent(&mut tx, job.id, message, event, self.notify()).await?;
+        if !done.recorded {
+            let recorded = jobs::recorded_sid(&mut tx, job.id).await?;
+            tx.rollback().await?;
+            return Ok(Some(recorded));
+        }
+        if done.user_deleted {
+            self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// A send whose job was settled before its record: by this very send (an earlier try whose
+    /// commit went through though its answer was lost, or a worker that found this message
+    /// after the lease ran out), or by another worker, in which case the text went out twice.
+    fn not_recorded(&self, created: &MessageResource, recorded: Option<&str>, adopted: bool) {
+        if recorded == Some(created.sid.as_str()) {
+            tracing::info!(sid = %created.sid, "the send was recorded already");
+            return;
+        }
+        if !adopted {
+            metrics::counter!("outbound_duplicate_sends_total").increment(1);
+            tracing::error!(sid = %created.sid, "job was settled by another worker while this one sent it: a duplicate text went out");
+        }
     }
 
     /// A failed attempt: retried with backoff, suppressed, paused or failed, as the Twilio error

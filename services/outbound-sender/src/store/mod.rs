@@ -4,6 +4,7 @@ pub mod admin;
 pub mod claim;
 pub mod erasure;
 pub mod jobs;
+pub mod sent;
 pub mod state;
 pub mod statuses;
 pub mod views;

@@ -102,7 +102,7 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
         // Every number has two later jobs, and other numbers' jobs wait.
         assert!(claim.others_due && claim.number_has_more);
         let sid = format!("SMplan{n:026}");
-        let message = super::state::NewMessage {
+        let message = super::sent::NewMessage {
             user_id: None,
             from: "+15550000000",
             to: &claim.job.to_e164,
@@ -113,11 +113,15 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
             correlation_id: None,
             at: now,
         };
-        assert!(
-            super::state::record_sent(&mut tx, claim.job.id, &message, bus::Notify::AtCommit)
-                .await
-                .unwrap()
+        let event = sent_event(claim.job.id);
+        let done = super::sent::record_sent(
+            &mut tx,
+            claim.job.id,
+            &message,
+            &event,
+            bus::Notify::AtCommit,
         );
+        assert!(done.await.unwrap().recorded);
         tx.commit().await.unwrap();
         claimed.push(claim.job.to_e164);
     }
@@ -133,4 +137,16 @@ async fn claims_and_settles_read_a_few_entries_whatever_the_backlog() {
         .map(|n| format!("+1666{:07}", n % NUMBERS))
         .collect();
     assert_eq!(claimed, expected);
+}
+
+/// An `sms.sent` outbox row for job `id`.
+fn sent_event(id: uuid::Uuid) -> bus::outbox::OutboxRow {
+    let envelope = proto::Envelope {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        producer: crate::SERVICE.to_owned(),
+        idempotency_key: format!("sms.sent:{id}"),
+        partition_key: id.to_string(),
+        ..proto::Envelope::for_payload(proto::v1::SmsSent::default())
+    };
+    bus::outbox::OutboxRow::prepare(&envelope).unwrap()
 }
