@@ -21,6 +21,9 @@ use platform::clock::SharedClock;
 /// The Postgres channel a new job is announced on (NOTIFY, delivered at commit).
 pub const JOBS_CHANNEL: &str = "josh_outbound_jobs";
 
+/// Delays before the retries of a status report (milliseconds; the last repeats).
+const STATUS_RETRIES: [u64; 5] = [250, 1_000, 5_000, 30_000, 120_000];
+
 /// How the engine behaves. [`Settings::new`] gives production values; tests shorten them.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -142,8 +145,13 @@ impl Outbound {
         Ok([
             ConsumerSpec::ordered(SERVICE, info("outbound.send_sms")?),
             // One batch at a time: a message's statuses arrive close together, and batches side
-            // by side waited on each other's row locks (docs/benchmarks.md).
-            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1).with_batch(64),
+            // by side waited on each other's row locks (docs/benchmarks.md). A report can beat
+            // its send's record by a few milliseconds (it waits for a retry then): the first
+            // retry comes after 250 ms, and the rest still span the sender's lease, after which
+            // a send cut mid-flight is recorded.
+            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1)
+                .with_batch(64)
+                .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec()),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_deleted")?),
