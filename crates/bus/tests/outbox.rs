@@ -220,17 +220,7 @@ async fn a_committed_row_wakes_its_own_producers_relay() {
 #[tokio::test]
 async fn each_producer_has_its_own_outbox_channel() {
     let h = Harness::new().await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&h.db.pool)
-        .await
-        .unwrap();
-    let (ours, theirs) = (
-        bus::relay::outbox_channel(common::PRODUCER),
-        bus::relay::outbox_channel(common::CONSUMER),
-    );
-    listener
-        .listen_all([ours.as_str(), theirs.as_str()])
-        .await
-        .unwrap();
+    let mut channels = common::Channels::listen(&h).await;
     h.enqueue(&event("user-a", 1)).await;
     let mut tx = h.db.pool.begin().await.unwrap();
     let other = proto::Envelope {
@@ -241,18 +231,11 @@ async fn each_producer_has_its_own_outbox_channel() {
     tx.commit().await.unwrap();
 
     // Delivered in commit order, each on its producer's channel only.
-    let mut next = async || {
-        tokio::time::timeout(DEADLINE, listener.recv())
-            .await
-            .expect("no notification")
-            .unwrap()
-    };
-    let (first, second) = (next().await, next().await);
     assert_eq!(
-        [first.channel(), second.channel()],
-        [ours.as_str(), theirs.as_str()]
+        channels.next_two().await,
+        [channels.ours.clone(), channels.theirs.clone()]
     );
-    assert_ne!(ours, theirs);
+    assert_ne!(channels.ours, channels.theirs);
 }
 
 #[tokio::test]

@@ -30,17 +30,7 @@ async fn unpublished(h: &Harness, producer: &str) -> i64 {
 #[tokio::test]
 async fn a_transaction_whose_caller_wakes_the_relay_sends_no_notify_and_the_next_one_does() {
     let h = Harness::new().await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&h.db.pool)
-        .await
-        .unwrap();
-    let (ours, theirs) = (
-        bus::relay::outbox_channel(PRODUCER),
-        bus::relay::outbox_channel(CONSUMER),
-    );
-    listener
-        .listen_all([ours.as_str(), theirs.as_str()])
-        .await
-        .unwrap();
+    let mut channels = common::Channels::listen(&h).await;
     // Both transactions on one connection: the setting must not outlive the first.
     let mut conn = h.producer_pool.acquire().await.unwrap();
     for (seq, notify) in [(1, Notify::ByCaller), (2, Notify::AtCommit)] {
@@ -60,16 +50,9 @@ async fn a_transaction_whose_caller_wakes_the_relay_sends_no_notify_and_the_next
     tx.commit().await.unwrap();
 
     // In commit order: had the first transaction notified, ours would come twice first.
-    let mut next = async || {
-        tokio::time::timeout(DEADLINE, listener.recv())
-            .await
-            .expect("no notification")
-            .unwrap()
-    };
-    let (first, second) = (next().await, next().await);
     assert_eq!(
-        [first.channel(), second.channel()],
-        [ours.as_str(), theirs.as_str()]
+        channels.next_two().await,
+        [channels.ours.clone(), channels.theirs.clone()]
     );
 }
 

@@ -120,6 +120,45 @@ impl Harness {
     }
 }
 
+/// Listens on the outbox channels of [`PRODUCER`] ("ours") and [`CONSUMER`] ("theirs").
+pub struct Channels {
+    listener: sqlx::postgres::PgListener,
+    pub ours: String,
+    pub theirs: String,
+}
+
+impl Channels {
+    pub async fn listen(h: &Harness) -> Self {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&h.db.pool)
+            .await
+            .unwrap();
+        let ours = bus::relay::outbox_channel(PRODUCER);
+        let theirs = bus::relay::outbox_channel(CONSUMER);
+        listener
+            .listen_all([ours.as_str(), theirs.as_str()])
+            .await
+            .unwrap();
+        Self {
+            listener,
+            ours,
+            theirs,
+        }
+    }
+
+    /// The channels of the next two notifications, in commit order.
+    pub async fn next_two(&mut self) -> [String; 2] {
+        let mut next = async || {
+            tokio::time::timeout(DEADLINE, self.listener.recv())
+                .await
+                .expect("no notification")
+                .unwrap()
+                .channel()
+                .to_owned()
+        };
+        [next().await, next().await]
+    }
+}
+
 impl Drop for Harness {
     fn drop(&mut self) {
         self.shutdown.cancel();
