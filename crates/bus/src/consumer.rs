@@ -238,9 +238,9 @@ impl<H: Handler> Worker<H> {
         metrics::histogram!("bus_handler_seconds", &labels).record(started.elapsed().as_secs_f64());
         match result {
             Ok(outcome) => {
-                if outcome == Outcome::Handled {
-                    self.committed(&[&envelope]).await;
-                }
+                // A duplicate too: its first delivery may have committed with its answer lost,
+                // and so without a wake-up.
+                self.committed(&[&envelope]).await;
                 self.acknowledge(&message, outcome).await;
                 outcome
             }

@@ -16,6 +16,9 @@ use crate::subjects;
 /// reads: `off` means the caller wakes whoever waits for the rows after commit.
 pub const NOTIFY_SETTING: &str = "josh.notify";
 
+/// Longest a wake-up waits for room in the NATS client's send queue.
+pub const WAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Who tells the relay about the outbox rows a transaction stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notify {
@@ -53,15 +56,25 @@ impl RelayWaker {
         }
     }
 
-    /// Tells the relay that rows were committed. Fire and forget: a wake-up lost with a NATS
-    /// outage only delays the rows until the relay's next poll.
+    /// Tells the relay that rows were committed. Never waits on NATS: while the client is not
+    /// connected (its send queue is not drained then, and a full queue would hold up the
+    /// caller: a webhook, a sender worker) the wake-up is skipped, and a publish that cannot be
+    /// queued at once is given up after [`WAKE_TIMEOUT`]. A skipped wake-up only delays the rows
+    /// until the relay's next poll.
     pub async fn wake(&self) {
-        if let Err(error) = self
-            .client
-            .publish(self.subject.clone(), Bytes::new())
-            .await
-        {
-            tracing::debug!(subject = %self.subject, error = %error, "relay wake-up not sent; the relay's poll finds the rows");
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            tracing::debug!(subject = %self.subject, "NATS not connected; the relay's poll finds the rows");
+            return;
+        }
+        let publish = self.client.publish(self.subject.clone(), Bytes::new());
+        match tokio::time::timeout(WAKE_TIMEOUT, publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(subject = %self.subject, error = %error, "relay wake-up not sent; the relay's poll finds the rows");
+            }
+            Err(_) => {
+                tracing::debug!(subject = %self.subject, "relay wake-up timed out; the relay's poll finds the rows");
+            }
         }
     }
 

@@ -150,3 +150,23 @@ async fn a_consumer_with_a_waker_wakes_its_services_relay_after_each_commit() {
     relay_task.await.unwrap();
     runner_task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn waking_never_waits_for_nats_while_it_is_down() {
+    let mut h = Harness::new().await;
+    let client = h.js.client();
+    let waker = RelayWaker::new(client.clone(), PRODUCER);
+    h.nats.kill().await.unwrap();
+    wait_until("the client to notice", DEADLINE, || async {
+        client.connection_state() != async_nats::connection::State::Connected
+    })
+    .await
+    .unwrap();
+    // More than the client's send queue holds (2,048): queued, they would wait for the server.
+    let woken = tokio::time::timeout(DEADLINE, async {
+        for _ in 0..5_000 {
+            waker.wake().await;
+        }
+    });
+    assert!(woken.await.is_ok(), "a wake-up waited for NATS");
+}

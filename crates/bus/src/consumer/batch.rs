@@ -152,15 +152,8 @@ impl<H: Handler> Worker<H> {
         match result {
             Ok(outcomes) => {
                 let took = started.elapsed().as_secs_f64();
-                let handled: Vec<&Envelope> = envelopes
-                    .iter()
-                    .zip(&outcomes)
-                    .filter(|(_, outcome)| **outcome == Outcome::Handled)
-                    .map(|(envelope, _)| *envelope)
-                    .collect();
-                if !handled.is_empty() {
-                    self.committed(&handled).await;
-                }
+                // Duplicates too, as for a single delivery.
+                self.committed(&envelopes).await;
                 let acks = decoded.iter().zip(outcomes).map(|((message, _), outcome)| {
                     self.delivery_count(message);
                     metrics::histogram!("bus_handler_seconds", &self.labels()).record(took);
