@@ -18,7 +18,7 @@ use crate::BusError;
 use crate::dlq::{self, DeadLetterReason};
 use crate::inbox::{self, Handler, HandlerError};
 use crate::topology::{ConsumerSpec, Ordering, ensure_consumers};
-use crate::wake::{Notify, RelayWaker};
+use crate::wake::{self, Notify, RelayWaker};
 use platform::errors::ErrorChain;
 
 mod batch;
@@ -323,19 +323,13 @@ impl<H: Handler> Worker<H> {
 
     /// Who tells the relay about this worker's outbox rows.
     fn notify(&self) -> Notify {
-        if self.waker.is_some() {
-            Notify::ByCaller
-        } else {
-            Notify::AtCommit
-        }
+        Notify::by(self.waker.as_ref())
     }
 
     /// After `envelopes`' effects committed: wakes the relay (when this worker does so instead
     /// of NOTIFY), then the handler's own hook.
     async fn committed(&self, envelopes: &[&Envelope]) {
-        if let Some(waker) = &self.waker {
-            waker.wake().await;
-        }
+        wake::after_commit(self.waker.as_ref()).await;
         self.handler.committed(envelopes).await;
     }
 

@@ -69,10 +69,9 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Called after the runner committed `envelopes`' effects (in delivery order; a duplicate
     /// too, since its first delivery may have committed with the answer lost), e.g. to wake an
-    /// in-process worker for what the transaction stored: the
-    /// runner's transactions send no Postgres NOTIFY when it wakes the service's relay itself
-    /// ([`crate::Notify::ByCaller`]). Not called by [`crate::deliver`]. The default does
-    /// nothing.
+    /// in-process worker for what the transaction stored: the runner's transactions send no
+    /// Postgres NOTIFY when it wakes the service's relay itself ([`crate::Notify::ByCaller`]).
+    /// Not called by [`crate::deliver`]. The default does nothing.
     fn committed<'a>(
         &'a self,
         envelopes: &'a [&'a Envelope],

@@ -30,6 +30,16 @@ pub enum Notify {
 }
 
 impl Notify {
+    /// [`Notify::ByCaller`] when there is a waker to wake the relay after commit (see
+    /// [`after_commit`]), else [`Notify::AtCommit`].
+    pub fn by(waker: Option<&RelayWaker>) -> Self {
+        if waker.is_some() {
+            Self::ByCaller
+        } else {
+            Self::AtCommit
+        }
+    }
+
     /// The value of [`NOTIFY_SETTING`] for this choice, for `set_config(.., .., true)` in the
     /// transaction's first statement.
     pub fn setting(self) -> &'static str {
@@ -37,6 +47,14 @@ impl Notify {
             Self::AtCommit => "on",
             Self::ByCaller => "off",
         }
+    }
+}
+
+/// What a transaction stored with [`Notify::by`]`(waker)` owes after its commit: wakes the
+/// relay when there is a waker (without one, the NOTIFY did).
+pub async fn after_commit(waker: Option<&RelayWaker>) {
+    if let Some(waker) = waker {
+        waker.wake().await;
     }
 }
 

@@ -108,19 +108,3 @@ async fn run<G: Group>(pool: PgPool, group: G, mut waiting: mpsc::Receiver<Pendi
         }
     }
 }
-
-/// Who tells the relay about a group's outbox rows: `relay` after commit, when there is one.
-pub(crate) fn notify(relay: &Option<bus::RelayWaker>) -> bus::Notify {
-    if relay.is_some() {
-        bus::Notify::ByCaller
-    } else {
-        bus::Notify::AtCommit
-    }
-}
-
-/// Wakes `relay`, if any, after a group's commit.
-pub(crate) async fn woken(relay: &Option<bus::RelayWaker>) {
-    if let Some(relay) = relay {
-        relay.wake().await;
-    }
-}

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::events::{self, Received};
-use crate::group::{Group, GroupWriter, notify, woken};
+use crate::group::{Group, GroupWriter};
 use crate::store::{self, NewInbound};
 
 /// One verified inbound text to store.
@@ -96,13 +96,14 @@ impl Group for Texts {
             }
         }
         let rows: Vec<&bus::outbox::OutboxRow> = rows.iter().collect();
-        let stored = bus::outbox::enqueue_many(&mut tx, &rows, notify(&self.relay)).await?;
+        let stored =
+            bus::outbox::enqueue_many(&mut tx, &rows, bus::Notify::by(self.relay.as_ref())).await?;
         if stored.iter().any(|stored| !stored) {
             // Only possible if a row was deleted after its event was published.
             tracing::warn!("sms.received was already in the outbox");
         }
         tx.commit().await?;
-        woken(&self.relay).await;
+        bus::wake::after_commit(self.relay.as_ref()).await;
         Ok(new)
     }
 }

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::group::{Group, GroupWriter, notify, woken};
+use crate::group::{Group, GroupWriter};
 use crate::store::{self, StatusAudit};
 
 /// One callback to store: its `sms.status_reported` outbox row and its audit row.
@@ -43,7 +43,8 @@ impl Group for Statuses {
     async fn write(&self, pool: &PgPool, records: &[&StatusRecord]) -> Result<Vec<bool>, Error> {
         let rows: Vec<&bus::outbox::OutboxRow> = records.iter().map(|r| &r.outbox).collect();
         let mut tx = pool.begin().await?;
-        let new = bus::outbox::enqueue_many(&mut tx, &rows, notify(&self.relay)).await?;
+        let new =
+            bus::outbox::enqueue_many(&mut tx, &rows, bus::Notify::by(self.relay.as_ref())).await?;
         let audits: Vec<StatusAudit<'_>> = records
             .iter()
             .zip(&new)
@@ -56,7 +57,7 @@ impl Group for Statuses {
             .collect();
         store::insert_status_audits(&mut tx, &audits).await?;
         tx.commit().await?;
-        woken(&self.relay).await;
+        bus::wake::after_commit(self.relay.as_ref()).await;
         Ok(new)
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bus::{ConsumerSpec, Notify, RelayWaker, ServiceBus};
+use bus::{ConsumerSpec, RelayWaker, ServiceBus};
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -187,25 +187,6 @@ impl Outbound {
             tasks.spawn(self.clone().run_workers(shutdown.clone()));
             tasks.spawn(self.clone().run_maintenance(shutdown.clone()));
             while tasks.join_next().await.is_some() {}
-        }
-    }
-}
-
-impl Outbound {
-    /// Who tells the relay about a settle's outbox rows: this engine after commit when it
-    /// runs on a bus, else the outbox trigger's NOTIFY.
-    pub(crate) fn notify(&self) -> Notify {
-        if self.inner.relay.get().is_some() {
-            Notify::ByCaller
-        } else {
-            Notify::AtCommit
-        }
-    }
-
-    /// Wakes the relay after a commit stored outbox rows with [`Outbound::notify`].
-    pub(crate) async fn relay_committed(&self) {
-        if let Some(waker) = self.inner.relay.get() {
-            waker.wake().await;
         }
     }
 }

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::PgConnection;
-use twilio::client::{ApiError, MessageResource};
+use twilio::client::ApiError;
 use twilio::errors::ErrorAction;
-use twilio::status::MessageStatus;
 
 use crate::engine::Outbound;
 use crate::error::SenderError;
@@ -15,9 +13,9 @@ use crate::events::{self, Failure, Origin};
 use crate::purpose;
 use crate::store::claim::Job;
 use crate::store::jobs::{self, AttemptError};
-use crate::store::sent::{self, NewMessage};
 use crate::store::state;
 
+mod record;
 mod retry;
 
 pub(crate) use retry::Attempt;
@@ -36,109 +34,6 @@ impl Outbound {
                 .map(|u| u.to_string())
                 .or_else(|| job.phone_hash.clone())
                 .unwrap_or_else(|| job.id.to_string()),
-        }
-    }
-
-    /// Twilio accepted the job as `created`: the job is sent, the message stored (body bound to
-    /// the SID) and `sms.sent` published, in one statement.
-    pub(super) async fn record_sent(
-        &self,
-        job: &Job,
-        created: &MessageResource,
-        body: &SecretString,
-        adopted: bool,
-    ) -> Result<(), SenderError> {
-        let origin = self.origin_of(job);
-        let status = created.status().unwrap_or(MessageStatus::Queued);
-        let segments = created.segments().unwrap_or_else(|| {
-            u32::try_from(twilio::segments::count(body.expose_secret()).segments).unwrap_or(1)
-        });
-        let sealed = self
-            .inner
-            .keyring
-            .encrypt_str(body.expose_secret(), created.sid.as_bytes())?;
-        let sender = self.inner.settings.sender.as_str();
-        let message = NewMessage {
-            user_id: job.user_id,
-            from: created.from.as_deref().unwrap_or(sender),
-            to: &job.to_e164,
-            sid: &created.sid,
-            body: &sealed,
-            status: status.as_str(),
-            num_segments: i32::try_from(segments).unwrap_or(i32::MAX),
-            correlation_id: job.correlation_id,
-            at: origin.at,
-        };
-        let user = job.user_id.map(|u| u.to_string()).unwrap_or_default();
-        let event = events::sent(
-            job.id,
-            &created.sid,
-            segments,
-            &user,
-            purpose::parse(&job.purpose),
-            status.to_bus(),
-            origin.at,
-        );
-        let event = events::outbox_row(&origin, format!("sms.sent:{}", job.id), event)?;
-        let recorded_sid = match job.user_id {
-            // Nothing to scrub without a user: the statement is its own transaction.
-            None => {
-                let mut conn = self.inner.pool.acquire().await?;
-                let done = sent::record_sent(&mut conn, job.id, &message, &event, self.notify());
-                if done.await?.recorded {
-                    None
-                } else {
-                    Some(jobs::recorded_sid(&mut conn, job.id).await?)
-                }
-            }
-            Some(_) => self.record_for_user(job, &message, &event).await?,
-        };
-        if let Some(recorded) = recorded_sid {
-            self.not_recorded(created, recorded.as_deref(), adopted);
-            return Ok(());
-        }
-        self.relay_committed().await;
-        metrics::counter!("outbound_jobs_sent_total", "purpose" => job.purpose.clone())
-            .increment(1);
-        tracing::info!(sid = %created.sid, segments, "text sent");
-        Ok(())
-    }
-
-    /// [`Outbound::record_sent`] for a user's job: in a transaction that also scrubs it when
-    /// the account was deleted meanwhile. `Some(the job's recorded SID)` when the job was
-    /// settled already (nothing is stored then).
-    async fn record_for_user(
-        &self,
-        job: &Job,
-        message: &NewMessage<'_>,
-        event: &bus::outbox::OutboxRow,
-    ) -> Result<Option<Option<String>>, SenderError> {
-        let mut tx = self.inner.pool.begin().await?;
-        let done = sent::record_sent(&mut tx, job.id, message, event, self.notify()).await?;
-        if !done.recorded {
-            let recorded = jobs::recorded_sid(&mut tx, job.id).await?;
-            tx.rollback().await?;
-            return Ok(Some(recorded));
-        }
-        if done.user_deleted {
-            self.scrub_if_deleted(&mut tx, job.user_id, job.phone_hash.as_deref())
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    /// A send whose job was settled before its record: by this very send (an earlier try whose
-    /// commit went through though its answer was lost, or a worker that found this message
-    /// after the lease ran out), or by another worker, in which case the text went out twice.
-    fn not_recorded(&self, created: &MessageResource, recorded: Option<&str>, adopted: bool) {
-        if recorded == Some(created.sid.as_str()) {
-            tracing::info!(sid = %created.sid, "the send was recorded already");
-            return;
-        }
-        if !adopted {
-            metrics::counter!("outbound_duplicate_sends_total").increment(1);
-            tracing::error!(sid = %created.sid, "job was settled by another worker while this one sent it: a duplicate text went out");
         }
     }
 

@@ -48,17 +48,8 @@ pub async fn deliver_batch<H: Handler>(
     handler: &H,
     envelopes: &[&Envelope],
 ) -> Result<Vec<Outcome>, HandlerError> {
-    let traced = Traced {
-        span: tracing::Span::none(),
-        notify: Notify::AtCommit,
-    };
-    deliver_traced(pool, consumer, handler, envelopes, traced).await
-}
-
-/// The span a batch runs in, and who wakes the relay for its outbox rows.
-struct Traced {
-    span: tracing::Span,
-    notify: Notify,
+    let span = tracing::Span::none();
+    deliver_traced(pool, consumer, handler, envelopes, span, Notify::AtCommit).await
 }
 
 async fn deliver_traced<H: Handler>(
@@ -66,10 +57,11 @@ async fn deliver_traced<H: Handler>(
     consumer: &str,
     handler: &H,
     envelopes: &[&Envelope],
-    traced: Traced,
+    span: tracing::Span,
+    notify: Notify,
 ) -> Result<Vec<Outcome>, HandlerError> {
     let mut tx = pool.begin().await?;
-    let claimed = inbox::claim_many(&mut tx, consumer, envelopes, traced.notify).await?;
+    let claimed = inbox::claim_many(&mut tx, consumer, envelopes, notify).await?;
     let fresh: Vec<&Envelope> = envelopes
         .iter()
         .zip(&claimed)
@@ -79,7 +71,7 @@ async fn deliver_traced<H: Handler>(
     if !fresh.is_empty() {
         handler
             .handle_batch(&mut tx, &fresh)
-            .instrument(traced.span)
+            .instrument(span)
             .await?;
     }
     tx.commit().await?;
@@ -136,17 +128,15 @@ impl<H: Handler> Worker<H> {
         metrics::histogram!("bus_consumer_batch_size", "consumer" => self.spec.consumer)
             .record(decoded.len() as f64);
         let envelopes: Vec<&Envelope> = decoded.iter().map(|(_, envelope)| envelope).collect();
-        let traced = Traced {
-            span: batch_span(self.spec.consumer, &decoded),
-            notify: self.notify(),
-        };
+        let span = batch_span(self.spec.consumer, &decoded);
         let started = Instant::now();
         let result = deliver_traced(
             &self.pool,
             self.spec.consumer,
             self.handler.as_ref(),
             &envelopes,
-            traced,
+            span,
+            self.notify(),
         )
         .await;
         match result {
