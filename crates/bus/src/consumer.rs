@@ -22,6 +22,7 @@ use crate::wake::{self, Notify, RelayWaker};
 use platform::errors::ErrorChain;
 
 mod batch;
+mod merged;
 
 pub use batch::deliver_batch;
 
@@ -95,16 +96,21 @@ impl<H: Handler> ConsumerRunner<H> {
         consumers: Vec<jetstream::consumer::PullConsumer>,
         shutdown: CancellationToken,
     ) {
+        let worker = Worker {
+            js: self.js,
+            pool: self.pool,
+            spec: self.spec,
+            handler: self.handler,
+            waker: self.waker,
+        };
+        if worker.spec.ordering == Ordering::PerKey && worker.spec.batch > 1 {
+            let transactions = consumers.len().div_ceil(worker.spec.batch);
+            merged::run(worker, consumers, transactions, shutdown).await;
+            return;
+        }
         let mut tasks = JoinSet::new();
         for consumer in consumers {
-            let worker = Worker {
-                js: self.js.clone(),
-                pool: self.pool.clone(),
-                spec: self.spec.clone(),
-                handler: self.handler.clone(),
-                waker: self.waker.clone(),
-            };
-            tasks.spawn(worker.run(consumer, shutdown.clone()));
+            tasks.spawn(worker.clone().run(consumer, shutdown.clone()));
         }
         while tasks.join_next().await.is_some() {}
     }
@@ -190,6 +196,7 @@ impl<H: Handler> Worker<H> {
             };
             loop {
                 let next = tokio::select! {
+                    biased;
                     () = shutdown.cancelled() => break,
                     next = messages.next() => next,
                 };

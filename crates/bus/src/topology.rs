@@ -88,8 +88,8 @@ pub struct ConsumerSpec {
     pub ack_wait: Duration,
     /// Delay before retry N (the last entry repeats); also the server's backoff for missed acks.
     pub retry_backoff: Vec<Duration>,
-    /// Most messages an unordered consumer handles in one transaction (1: one at a time).
-    /// Ordered consumers always take one message per partition at a time.
+    /// Most messages handled in one transaction (1: one at a time). An ordered consumer still
+    /// has one message per partition in flight; its batch holds several partitions' messages.
     pub batch: usize,
 }
 
@@ -120,16 +120,21 @@ impl ConsumerSpec {
         }
     }
 
-    /// Lets an unordered consumer handle up to `batch` messages that arrived together in one
+    /// Lets the consumer handle up to `batch` messages that arrived together in one
     /// transaction: one inbox statement and one commit for all of them. When any of them fails,
     /// the transaction rolls back and each is handled on its own (so only the failing one is
-    /// retried or dead-lettered). No effect on ordered consumers.
+    /// retried or dead-lettered).
+    ///
+    /// An ordered consumer keeps one message per partition in flight (the next is read only
+    /// once the current one is settled), so a batch holds the current messages of up to `batch`
+    /// partitions, and at most `PARTITIONS / batch` (rounded up) such transactions run at once.
     pub fn with_batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
         self
     }
 
-    /// How many messages are handled in one transaction.
+    /// How many messages one partition's puller hands to one transaction: an ordered
+    /// consumer's partition has one message in flight at a time.
     pub fn batch_size(&self) -> usize {
         match self.ordering {
             Ordering::PerKey => 1,

@@ -35,8 +35,9 @@ impl Harness {
         let db = TestDb::migrated().await.unwrap();
         sqlx::raw_sql(
             "create table test_effects (event_id uuid not null, partition_key text not null, seq int not null,
-                                        tx bigint not null default txid_current());
-             grant select, insert on test_effects to josh_linkup_matcher;",
+                                        tx bigint not null default txid_current(), n bigserial);
+             grant select, insert on test_effects to josh_linkup_matcher;
+             grant usage on sequence test_effects_n_seq to josh_linkup_matcher;",
         )
         .execute(&db.pool)
         .await
