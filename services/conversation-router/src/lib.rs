@@ -79,16 +79,14 @@ impl Context {
     }
 }
 
-/// The router's consumer of inbound texts: ordered per phone, with the texts of up to four
-/// phones handled in one transaction (one commit and one inbox statement for all of them).
+/// The router's consumer of inbound texts: ordered per phone. Not batched: a batch's texts are
+/// handled one after another in its transaction, and with one transaction per four partitions
+/// the reply waited twice as long at 150 texts/s (docs/benchmarks.md, session 12).
 pub fn inbound_consumer() -> ConsumerSpec {
     let received = proto::catalog::by_type_name("sms.received")
         .unwrap_or_else(|| unreachable!("sms.received is in the payload catalog"));
-    ConsumerSpec::ordered(SERVICE, received).with_batch(INBOUND_BATCH)
+    ConsumerSpec::ordered(SERVICE, received)
 }
-
-/// Phones whose texts share a transaction (docs/benchmarks.md, session 12).
-const INBOUND_BATCH: usize = 4;
 
 /// A built, not yet running, conversation-router.
 #[derive(Debug)]

@@ -38,7 +38,8 @@ async fn a_command_replayed_five_times_makes_one_job_and_one_create() {
 /// Runs engine "a", has it send `cmd` and kills it while Twilio holds its answer back; returns
 /// once that request is over (the simulator accepted the text, the engine recorded nothing).
 /// On the wall clock: Twilio dates messages by its own, and the lookup that settles an unknown
-/// outcome compares those dates with the attempt's start.
+/// outcome compares those dates with the attempt's start. So `cmd` must ignore quiet hours (an
+/// urgent purpose): a plain reply would wait for the morning in the recipient's timezone.
 async fn kill_mid_send(world: &mut World, cmd: Cmd<'_>) -> common::Job {
     world.clock.set(time::OffsetDateTime::now_utc());
     world.sim.set_create_delay(Duration::from_millis(1500));
@@ -112,7 +113,7 @@ async fn a_sender_restarted_under_its_own_name_takes_back_its_jobs_without_waiti
     .unwrap();
     kill_mid_send(
         &mut world,
-        Cmd::new("restart-1", "+15551230003", "Thursday at 7 works"),
+        Cmd::new("restart-1", "+15551230003", "Your code is 271828").purpose(SmsPurpose::Otp),
     )
     .await;
     // The test clock stands still: the dead process's lease (30 s) never runs out here.
