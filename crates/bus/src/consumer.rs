@@ -2,10 +2,9 @@
 //! handle, commit, then ack; retry with backoff; dead-letter what cannot succeed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_nats::jetstream::{self, AckKind, Message};
-use futures::StreamExt;
 use prost::Message as _;
 use proto::Envelope;
 use sqlx::PgPool;
@@ -23,8 +22,10 @@ use platform::errors::ErrorChain;
 
 mod batch;
 mod merged;
+mod puller;
 
 pub use batch::deliver_batch;
+use puller::Puller;
 
 /// What happened to one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,47 +184,19 @@ impl<H: Handler> Worker<H> {
         };
         let permits = Arc::new(Semaphore::new(concurrency));
         let mut in_flight = JoinSet::new();
-        while !shutdown.is_cancelled() {
-            let mut messages = match consumer.messages().await {
-                Ok(messages) => messages,
-                Err(error) => {
-                    tracing::warn!(consumer = self.spec.consumer, error = %ErrorChain(&error), "pull failed; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    }
-                }
+        let mut puller = Puller::new(self.spec.consumer, consumer);
+        while let Some(message) = puller.next(&shutdown).await {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
             };
-            loop {
-                let next = tokio::select! {
-                    biased;
-                    () = shutdown.cancelled() => break,
-                    next = messages.next() => next,
-                };
-                let message = match next {
-                    Some(Ok(message)) => message,
-                    Some(Err(error)) => {
-                        tracing::debug!(consumer = self.spec.consumer, error = %ErrorChain(&error), "pull stream hiccup");
-                        continue;
-                    }
-                    None => break,
-                };
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    break;
-                };
-                let (batch, ended) =
-                    batch::take_ready(message, &mut messages, self.spec.batch_size());
-                let worker = self.clone();
-                in_flight.spawn(async move {
-                    worker.process_all(batch).await;
-                    drop(permit);
-                });
-                if ended {
-                    break;
-                }
-                // Reap finished tasks so the set does not grow.
-                while in_flight.try_join_next().is_some() {}
-            }
+            let batch = puller.with_ready(message, self.spec.batch_size());
+            let worker = self.clone();
+            in_flight.spawn(async move {
+                worker.process_all(batch).await;
+                drop(permit);
+            });
+            // Reap finished tasks so the set does not grow.
+            while in_flight.try_join_next().is_some() {}
         }
         while in_flight.join_next().await.is_some() {}
     }

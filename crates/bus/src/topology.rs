@@ -133,8 +133,9 @@ impl ConsumerSpec {
         self
     }
 
-    /// How many messages one partition's puller hands to one transaction: an ordered
-    /// consumer's partition has one message in flight at a time.
+    /// How many messages one durable's reader takes together: the batch for an unordered
+    /// consumer, one for each partition of an ordered one (whose batches form across
+    /// partitions).
     pub fn batch_size(&self) -> usize {
         match self.ordering {
             Ordering::PerKey => 1,

@@ -5,7 +5,6 @@
 use std::time::Instant;
 
 use async_nats::jetstream::Message;
-use futures::{FutureExt, Stream, StreamExt};
 use prost::Message as _;
 use proto::Envelope;
 use sqlx::PgPool;
@@ -15,25 +14,6 @@ use super::{Outcome, Worker};
 use crate::inbox::{self, Handler, HandlerError};
 use crate::wake::Notify;
 use platform::errors::ErrorChain;
-
-/// `first` plus the messages `messages` already holds, up to `max` in all, without waiting for
-/// more; the flag is true when the stream ended meanwhile.
-pub(super) fn take_ready<S, E>(first: Message, messages: &mut S, max: usize) -> (Vec<Message>, bool)
-where
-    S: Stream<Item = Result<Message, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let mut batch = vec![first];
-    while batch.len() < max {
-        match messages.next().now_or_never() {
-            Some(Some(Ok(message))) => batch.push(message),
-            Some(Some(Err(error))) => tracing::debug!(error = %error, "pull stream hiccup"),
-            Some(None) => return (batch, true),
-            None => break,
-        }
-    }
-    (batch, false)
-}
 
 /// Delivers `envelopes` to `handler` in one transaction: claims them in the inbox with one
 /// statement, hands those not handled before to [`Handler::handle_batch`] in order, commits.
@@ -105,7 +85,7 @@ fn batch_span(consumer: &str, messages: &[(Message, Envelope)]) -> tracing::Span
 }
 
 impl<H: Handler> Worker<H> {
-    /// Handles `messages` (from [`take_ready`]): one alone as usual, several in one
+    /// Handles `messages` (those that arrived together): one alone as usual, several in one
     /// transaction, and each on its own when that transaction fails.
     pub(super) async fn process_all(&self, messages: Vec<Message>) {
         if messages.len() <= 1 {

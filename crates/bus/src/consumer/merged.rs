@@ -6,18 +6,15 @@
 //! earlier one.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::{AckKind, Message};
-use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::Worker;
+use super::{Puller, Worker};
 use crate::inbox::Handler;
-use platform::errors::ErrorChain;
 
 /// A partition's current message, and how its puller hears that it was settled.
 struct Current {
@@ -55,44 +52,20 @@ async fn pull(
     sender: mpsc::Sender<Current>,
     shutdown: CancellationToken,
 ) {
-    while !shutdown.is_cancelled() {
-        let mut messages = match consumer.messages().await {
-            Ok(messages) => messages,
-            Err(error) => {
-                tracing::warn!(consumer = consumer_name, error = %ErrorChain(&error), "pull failed; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => return,
-                next = messages.next() => next,
-            };
-            let message = match next {
-                Some(Ok(message)) => message,
-                Some(Err(error)) => {
-                    tracing::debug!(consumer = consumer_name, error = %ErrorChain(&error), "pull stream hiccup");
-                    continue;
-                }
-                None => break,
-            };
-            let (settled, done) = oneshot::channel();
-            if let Err(mpsc::error::SendError(current)) =
-                sender.send(Current { message, settled }).await
-            {
-                // The dispatcher is gone: let the server redeliver now rather than after the
-                // ack wait.
-                let _ = current.message.ack_with(AckKind::Nak(None)).await;
-                return;
-            }
-            // An error only means the handling task ended without saying so (it panicked): the
-            // message was not acked and comes back after the ack wait.
-            let _ = done.await;
+    let mut puller = Puller::new(consumer_name, consumer);
+    while let Some(message) = puller.next(&shutdown).await {
+        let (settled, done) = oneshot::channel();
+        if let Err(mpsc::error::SendError(current)) =
+            sender.send(Current { message, settled }).await
+        {
+            // The dispatcher is gone: let the server redeliver now rather than after the ack
+            // wait.
+            let _ = current.message.ack_with(AckKind::Nak(None)).await;
+            return;
         }
+        // An error only means the handling task ended without saying so (it panicked): the
+        // message was not acked and comes back after the ack wait.
+        let _ = done.await;
     }
 }
 
