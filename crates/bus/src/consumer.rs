@@ -199,6 +199,7 @@ impl<H: Handler> Worker<H> {
             while in_flight.try_join_next().is_some() {}
         }
         while in_flight.join_next().await.is_some() {}
+        puller.release(Vec::new()).await;
     }
 
     /// Handles one delivery end to end and settles it with the server.

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 use bus::{ConsumerRunner, dlq};
-use common::{CONSUMER, DEADLINE, Harness, Recorder, event, payload_info};
+use common::{
+    CONSUMER, DEADLINE, Harness, Recorder, committed_order, event, payload_info, publish_grid,
+    stop_mid_stream_and_restart,
+};
 use prost::Message;
 use testkit::wait_until;
 
@@ -200,6 +203,21 @@ async fn a_thousand_events_of_fifty_users_arrive_in_per_user_order() {
     h.shutdown.cancel();
     task.await.unwrap().unwrap();
     relay.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stopped_consumer_hands_back_what_it_had_not_read_so_a_restart_goes_on_at_once() {
+    let h = Harness::new().await;
+    publish_grid(&h, 20, 5).await;
+    // An ack wait beyond the deadline: each partition's message that the server sent in answer
+    // to the last ack before the stop must come back at the stop, not after the ack wait.
+    let mut spec = h.spec();
+    spec.ack_wait = 2 * DEADLINE;
+    let handled_before_restart = stop_mid_stream_and_restart(&h, &spec, 100).await;
+    assert!(handled_before_restart < 100, "the stop came mid-stream");
+    for (key, seqs) in committed_order(&h).await {
+        assert_eq!(seqs, (0..5).collect::<Vec<i32>>(), "order of {key}");
+    }
 }
 
 /// True once every durable consumer of the spec has nothing pending or unacknowledged.

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
+use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::{AckKind, Message};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -60,13 +60,14 @@ async fn pull(
         {
             // The dispatcher is gone: let the server redeliver now rather than after the ack
             // wait.
-            let _ = current.message.ack_with(AckKind::Nak(None)).await;
+            puller.release(vec![current.message]).await;
             return;
         }
         // An error only means the handling task ended without saying so (it panicked): the
         // message was not acked and comes back after the ack wait.
         let _ = done.await;
     }
+    puller.release(Vec::new()).await;
 }
 
 /// Takes the partitions' current messages as they come: whenever a transaction slot is free,

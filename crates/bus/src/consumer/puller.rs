@@ -3,13 +3,23 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::Message;
 use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::consumer::pull::Stream;
+use async_nats::jetstream::{AckKind, Message};
 use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use platform::errors::ErrorChain;
+
+/// How long a stopping puller waits for what the server may still be sending: the message it
+/// delivers in answer to the last ack is usually a round trip behind it.
+const RELEASE_GRACE: Duration = Duration::from_millis(100);
+
+/// The redelivery delay a handed-back message asks for: time for the closed stream's
+/// unsubscribe (which the client sends from a task of its own) to reach the server first, so
+/// the message is not redelivered to the pull request being closed. (A nak without a delay
+/// would wait out the consumer's first backoff step, never shorter than the ack wait.)
+const HAND_BACK_DELAY: Duration = Duration::from_millis(250);
 
 /// One durable consumer's messages, one at a time or as many as already arrived.
 pub(super) struct Puller {
@@ -81,5 +91,33 @@ impl Puller {
             }
         }
         batch
+    }
+
+    /// Hands back, after shutdown, what the server sent and nobody read, so that the next reader
+    /// (another instance, or this one restarted) gets it now instead of after the ack wait (30 s
+    /// by default, and a partition's every later message waits behind it). The pull stream is
+    /// closed first: a message naked while its pull request still has a listener comes straight
+    /// back to it. A message still on its way when the stream closes is not seen here and waits
+    /// out the ack wait as before. `unread` are messages already taken that will not be handled
+    /// after all.
+    pub(super) async fn release(mut self, mut unread: Vec<Message>) {
+        if let Some(mut messages) = self.messages.take() {
+            while let Ok(Some(next)) = tokio::time::timeout(RELEASE_GRACE, messages.next()).await {
+                match next {
+                    Ok(message) => unread.push(message),
+                    Err(error) => {
+                        tracing::debug!(consumer = self.name, error = %ErrorChain(&error), "pull stream hiccup");
+                    }
+                }
+            }
+            // Dropping the stream unsubscribes; the naks below go out on the same connection
+            // after it, so the server no longer has this pull request to hand them to.
+            drop(messages);
+        }
+        for message in unread {
+            if let Err(error) = message.ack_with(AckKind::Nak(Some(HAND_BACK_DELAY))).await {
+                tracing::debug!(consumer = self.name, error = %ErrorChain(&*error), "could not hand back an unread message");
+            }
+        }
     }
 }

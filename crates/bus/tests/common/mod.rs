@@ -2,16 +2,17 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream;
-use bus::{ConsumerSpec, Handler, HandlerError, Relay};
+use bus::{ConsumerRunner, ConsumerSpec, Handler, HandlerError, Relay};
 use proto::Envelope;
 use proto::v1::ProfileUpdated;
 use sqlx::{PgConnection, PgPool};
-use testkit::{NatsServer, TestDb};
+use testkit::{NatsServer, TestDb, wait_until};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -236,4 +237,67 @@ impl Handler for Recorder {
     async fn dead_lettered(&self, _pool: &sqlx::PgPool, _envelope: &Envelope) {
         self.dead_lettered.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Each key's handled sequence numbers, in the order their effects were written.
+pub async fn committed_order(h: &Harness) -> BTreeMap<String, Vec<i32>> {
+    let rows: Vec<(String, i32)> =
+        sqlx::query_as("select partition_key, seq from test_effects order by n")
+            .fetch_all(&h.db.pool)
+            .await
+            .unwrap();
+    let mut per_key: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for (key, seq) in rows {
+        per_key.entry(key).or_default().push(seq);
+    }
+    per_key
+}
+
+/// Enqueues `per_user` events for each of `users` users and publishes them all, so a consumer
+/// finds every partition full when it starts.
+pub async fn publish_grid(h: &Harness, users: u32, per_user: u32) {
+    for seq in 0..per_user {
+        for user in 0..users {
+            h.enqueue(&event(&format!("user-{user:02}"), seq)).await;
+        }
+    }
+    let relay = h.relay();
+    while h.unpublished().await > 0 {
+        relay.publish_batch().await.unwrap();
+    }
+}
+
+/// Runs `spec` over what [`publish_grid`] published until some of the `total` events are
+/// handled, stops it, then starts it again and waits (within [`DEADLINE`]) for the rest and an
+/// idle consumer. Returns how many were handled before the stop.
+pub async fn stop_mid_stream_and_restart(h: &Harness, spec: &ConsumerSpec, total: i64) -> i64 {
+    let start = |shutdown| {
+        let runner = ConsumerRunner::new(
+            h.js.clone(),
+            h.consumer_pool.clone(),
+            spec.clone(),
+            Recorder::default(),
+        );
+        tokio::spawn(runner.run(shutdown))
+    };
+    let first = h.shutdown.child_token();
+    let task = start(first.clone());
+    wait_until("some events handled", DEADLINE, || async {
+        h.effects().await > 0
+    })
+    .await
+    .unwrap();
+    first.cancel();
+    task.await.unwrap().unwrap();
+    let handled_before_restart = h.effects().await;
+
+    let task = start(h.shutdown.clone());
+    wait_until("the rest handled", DEADLINE, || async {
+        h.effects().await == total && h.idle(spec).await
+    })
+    .await
+    .unwrap();
+    h.shutdown.cancel();
+    task.await.unwrap().unwrap();
+    handled_before_restart
 }
