@@ -14,8 +14,10 @@ use crate::linkup;
 use crate::registration;
 use crate::replies::Reply;
 use crate::screening;
+use crate::store::arrival::{self, Window};
 use crate::store::identity::{self, User};
 use crate::store::optouts::{self, RateDecision};
+use crate::store::registrations::Registration;
 use crate::store::sessions;
 use crate::text::keywords::{CarrierCommand, carrier_command};
 
@@ -60,25 +62,32 @@ pub async fn run(
     ctx: &Context,
     msg: &Inbound<'_>,
 ) -> Result<Answer, RouterError> {
-    let identity::Texter { user, opted_out } = identity::texter(tx, msg.phone_hash).await?;
-    if let Some(command) = carrier_command(msg.text, opted_out) {
-        let replies = carrier(tx, ctx, msg, user.as_ref(), command, opted_out).await?;
-        return Ok(Answer {
-            user,
-            replies,
-            opt_out_clear: false,
-        });
+    // Only a text that reads as a carrier command to an opted-out phone (the wider reading: a
+    // bare "yes" too) needs the opt-out before anything is counted; every other text takes the
+    // one-statement arrival.
+    if carrier_command(msg.text, true).is_some() {
+        let identity::Texter { user, opted_out } = identity::texter(tx, msg.phone_hash).await?;
+        if let Some(command) = carrier_command(msg.text, opted_out) {
+            let replies = carrier(tx, ctx, msg, user.as_ref(), command, opted_out).await?;
+            return Ok(Answer {
+                user,
+                replies,
+                opt_out_clear: false,
+            });
+        }
     }
-    if opted_out {
+    let arrival = arrival::arrive(tx, msg.phone_hash, ctx.clock.now()).await?;
+    let Some(window) = arrival.window else {
         // Opt-out wins over everything but the one confirmation.
         tracing::info!("text from an opted-out phone ignored");
         return Ok(Answer {
-            user,
+            user: arrival.texter.user,
             replies: Vec::new(),
             opt_out_clear: false,
         });
-    }
-    let (user, replies) = respond(tx, ctx, msg, user).await?;
+    };
+    let user = arrival.texter.user;
+    let replies = respond(tx, ctx, msg, user.as_ref(), window, arrival.registration).await?;
     Ok(Answer {
         user,
         replies,
@@ -86,27 +95,28 @@ pub async fn run(
     })
 }
 
-/// The pipeline past the carrier commands, for a phone that is not opted out.
+/// The pipeline past the carrier commands, for a phone that is not opted out and whose text
+/// was counted in `window`.
 async fn respond(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
-    user: Option<User>,
-) -> Result<(Option<User>, Vec<Reply>), RouterError> {
-    match optouts::count_inbound(tx, msg.phone_hash, ctx.clock.now(), RATE_LIMIT_PER_MINUTE).await?
-    {
+    user: Option<&User>,
+    window: Window,
+    registration: Option<Registration>,
+) -> Result<Vec<Reply>, RouterError> {
+    match optouts::rate_decision(tx, msg.phone_hash, window, RATE_LIMIT_PER_MINUTE).await? {
         RateDecision::Allow => {}
-        RateDecision::WarnOnce => return Ok((user, vec![Reply::say(copy::SLOW_DOWN)])),
-        RateDecision::Drop => return Ok((user, Vec::new())),
+        RateDecision::WarnOnce => return Ok(vec![Reply::say(copy::SLOW_DOWN)]),
+        RateDecision::Drop => return Ok(Vec::new()),
     }
-    if let Some(replies) = screening::screen(tx, ctx, msg, user.as_ref()).await? {
-        return Ok((user, replies));
+    if let Some(replies) = screening::screen(tx, ctx, msg, user).await? {
+        return Ok(replies);
     }
-    let replies = match &user {
-        None => registration::step(tx, ctx, msg).await?,
-        Some(user) => converse(tx, ctx, msg, user).await?,
-    };
-    Ok((user, replies))
+    match user {
+        None => registration::step(tx, ctx, msg, registration).await,
+        Some(user) => converse(tx, ctx, msg, user).await,
+    }
 }
 
 async fn carrier(

@@ -16,7 +16,7 @@ use crate::store::identity::{self, NewUser};
 use crate::store::registrations::{self, Answer, Registration};
 use crate::text::registration::{self as parse, RegistrationError};
 
-/// The reply to a text from an unknown number.
+/// The reply to a text from an unknown number whose open registration (if any) is `open`.
 ///
 /// # Errors
 /// [`RouterError`] when the database or the outbox fails.
@@ -25,9 +25,10 @@ pub async fn step(
     tx: &mut PgConnection,
     ctx: &Context,
     msg: &Inbound<'_>,
+    open: Option<Registration>,
 ) -> Result<Vec<Reply>, RouterError> {
     let now = ctx.clock.now();
-    let Some(reg) = registrations::open_for(tx, msg.phone_hash, now).await? else {
+    let Some(reg) = open else {
         registrations::start(tx, msg.phone_hash, msg.phone_e164, now).await?;
         return Ok(vec![Reply::say(copy::REGISTER_WELCOME)]);
     };

@@ -126,6 +126,26 @@ async fn more_than_ten_texts_a_minute_get_one_slow_down() {
 }
 
 #[tokio::test]
+async fn carrier_commands_and_ignored_texts_do_not_count_towards_the_rate_limit() {
+    let r = Router::new().await;
+    r.register(PHONE, "Kai", "94110").await; // six texts
+    assert_eq!(r.text(PHONE, "STOP").await, [copy::OPT_OUT_CONFIRMATION]);
+    for _ in 0..5 {
+        assert!(r.text(PHONE, "hello").await.is_empty(), "opted out");
+    }
+    assert_eq!(r.text(PHONE, "yes").await, [copy::OPT_IN_CONFIRMATION]);
+    assert_eq!(r.text(PHONE, "help").await, [copy::HELP]);
+    for _ in 0..4 {
+        assert_eq!(r.text(PHONE, "hello").await, [copy::ACTIVITY_LIST]);
+    }
+    assert_eq!(
+        r.text(PHONE, "hello").await,
+        [copy::SLOW_DOWN],
+        "the 11th counted text"
+    );
+}
+
+#[tokio::test]
 async fn replies_to_a_text_go_out_even_in_quiet_hours() {
     let r = Router::new().await;
     let sent = r.deliver(&r.envelope(PHONE, "hi")).await;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod arrival;
 pub mod cases;
 pub mod export;
 pub mod identity;

@@ -5,6 +5,8 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::store::arrival::Window;
+
 /// Whether the phone is currently opted out.
 #[tracing::instrument(skip_all)]
 pub async fn is_opted_out(tx: &mut PgConnection, phone_hash: &str) -> Result<bool, sqlx::Error> {
@@ -86,34 +88,20 @@ async fn mirror_on_user(
     Ok(())
 }
 
-/// Counts one inbound text against the phone's one-minute window (product-rules §1 step 4).
+/// What the rate limit makes of a text already counted in `window` (product-rules §1 step 4):
+/// over the limit, the window's first such text is answered "slow down" (and the window marks
+/// it), the rest are dropped.
 #[tracing::instrument(skip_all)]
-pub async fn count_inbound(
+pub async fn rate_decision(
     tx: &mut PgConnection,
     phone_hash: &str,
-    now: OffsetDateTime,
+    window: Window,
     limit: i32,
 ) -> Result<RateDecision, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"insert into inbound_rate_windows (phone_hash, window_start, message_count)
-           values ($1, $2, 1)
-           on conflict (phone_hash) do update set
-             window_start = case when inbound_rate_windows.window_start <= $2 - interval '1 minute'
-                                 then $2 else inbound_rate_windows.window_start end,
-             message_count = case when inbound_rate_windows.window_start <= $2 - interval '1 minute'
-                                  then 1 else inbound_rate_windows.message_count + 1 end,
-             warned = case when inbound_rate_windows.window_start <= $2 - interval '1 minute'
-                           then false else inbound_rate_windows.warned end
-           returning message_count, warned"#,
-        phone_hash,
-        now
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if row.message_count <= limit {
+    if window.message_count <= limit {
         return Ok(RateDecision::Allow);
     }
-    if row.warned {
+    if window.warned {
         return Ok(RateDecision::Drop);
     }
     sqlx::query!(

@@ -24,24 +24,6 @@ pub struct Registration {
     pub zip_code: Option<String>,
 }
 
-/// The phone's open, unexpired registration.
-#[tracing::instrument(skip_all)]
-pub async fn open_for(
-    tx: &mut PgConnection,
-    phone_hash: &str,
-    now: OffsetDateTime,
-) -> Result<Option<Registration>, sqlx::Error> {
-    sqlx::query_as!(
-        Registration,
-        "select id, step, first_name, last_name, birthday, zip_code from sms_registrations
-         where phone_hash = $1 and completed_at is null and expires_at > $2",
-        phone_hash,
-        now
-    )
-    .fetch_optional(&mut *tx)
-    .await
-}
-
 /// Starts a registration at its first step, clearing an expired one.
 #[tracing::instrument(skip_all)]
 pub async fn start(
