@@ -102,7 +102,9 @@ impl Puller {
     /// after all.
     pub(super) async fn release(mut self, mut unread: Vec<Message>) {
         if let Some(mut messages) = self.messages.take() {
-            while let Ok(Some(next)) = tokio::time::timeout(RELEASE_GRACE, messages.next()).await {
+            // One deadline for all: the stream keeps asking for more while it is read.
+            let deadline = tokio::time::Instant::now() + RELEASE_GRACE;
+            while let Ok(Some(next)) = tokio::time::timeout_at(deadline, messages.next()).await {
                 match next {
                     Ok(message) => unread.push(message),
                     Err(error) => {
@@ -110,8 +112,8 @@ impl Puller {
                     }
                 }
             }
-            // Dropping the stream unsubscribes; the naks below go out on the same connection
-            // after it, so the server no longer has this pull request to hand them to.
+            // Dropping the stream unsubscribes (soon: the client sends it from a task of its
+            // own, hence the naks' delay), and the server drops a pull request nobody listens to.
             drop(messages);
         }
         for message in unread {
