@@ -74,14 +74,7 @@ pub async fn arrive(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let user = match (row.id, row.first_name, row.state) {
-        (Some(id), Some(first_name), Some(state)) => Some(User {
-            id,
-            first_name,
-            state,
-        }),
-        _ => None,
-    };
+    let user = User::from_columns(row.id, row.first_name, row.state);
     let window = match (row.message_count, row.warned) {
         (Some(message_count), Some(warned)) => Some(Window {
             message_count,

@@ -15,6 +15,21 @@ pub struct User {
     pub state: String,
 }
 
+impl User {
+    /// The user a left join found, if it found one (all three columns, or none).
+    pub(crate) fn from_columns(
+        id: Option<Uuid>,
+        first_name: Option<String>,
+        state: Option<String>,
+    ) -> Option<Self> {
+        Some(Self {
+            id: id?,
+            first_name: first_name?,
+            state: state?,
+        })
+    }
+}
+
 /// Who sent a text: the user with its phone hash (unless deleted), and whether the phone is
 /// opted out.
 #[derive(Debug, Clone)]
@@ -39,16 +54,8 @@ pub async fn texter(tx: &mut PgConnection, phone_hash: &str) -> Result<Texter, s
     )
     .fetch_one(&mut *tx)
     .await?;
-    let user = match (row.id, row.first_name, row.state) {
-        (Some(id), Some(first_name), Some(state)) => Some(User {
-            id,
-            first_name,
-            state,
-        }),
-        _ => None,
-    };
     Ok(Texter {
-        user,
+        user: User::from_columns(row.id, row.first_name, row.state),
         opted_out: row.opted_out,
     })
 }
