@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use platform::errors::ErrorChain;
 
-/// How long a stopping puller waits for what the server may still be sending: the message it
-/// delivers in answer to the last ack is usually a round trip behind it.
-const RELEASE_GRACE: Duration = Duration::from_millis(100);
+/// How long a stopping puller waits at most for what the server may still be sending (the
+/// message it delivers in answer to the last ack is a round trip or so behind it). It waits only
+/// while the consumer's state says something may come.
+const RELEASE_GRACE: Duration = Duration::from_secs(1);
 
 /// The redelivery delay a handed-back message asks for: time for the closed stream's
 /// unsubscribe (which the client sends from a task of its own) to reach the server first, so
@@ -93,23 +94,37 @@ impl Puller {
         batch
     }
 
+    /// Whether the server may still send this reader a message while it holds `held`: the
+    /// durable has messages it has not delivered and room under its ack-pending limit, or more
+    /// delivered and unacknowledged than this reader holds (one may be on its way here). After
+    /// an ordered partition's last ack the server is about to deliver the next message; an idle
+    /// consumer has nothing to wait for. When the server cannot say, assume it may.
+    async fn may_send_more(&mut self, held: usize) -> bool {
+        let Ok(info) = self.consumer.info().await else {
+            return true;
+        };
+        let limit = usize::try_from(info.config.max_ack_pending).unwrap_or(0);
+        let room = limit == 0 || info.num_ack_pending < limit;
+        (info.num_pending > 0 && room) || info.num_ack_pending > held
+    }
+
     /// Hands back, after shutdown, what the server sent and nobody read, so that the next reader
     /// (another instance, or this one restarted) gets it now instead of after the ack wait (30 s
     /// by default, and a partition's every later message waits behind it). The pull stream is
     /// closed first: a message naked while its pull request still has a listener comes straight
-    /// back to it. A message still on its way when the stream closes is not seen here and waits
-    /// out the ack wait as before. `unread` are messages already taken that will not be handled
-    /// after all.
+    /// back to it. A message that takes longer than [`RELEASE_GRACE`] to arrive is not seen
+    /// here and waits out the ack wait as before. `unread` are messages already taken that will
+    /// not be handled after all.
     pub(super) async fn release(mut self, mut unread: Vec<Message>) {
         if let Some(mut messages) = self.messages.take() {
-            // One deadline for all: the stream keeps asking for more while it is read.
             let deadline = tokio::time::Instant::now() + RELEASE_GRACE;
-            while let Ok(Some(next)) = tokio::time::timeout_at(deadline, messages.next()).await {
-                match next {
-                    Ok(message) => unread.push(message),
-                    Err(error) => {
+            while self.may_send_more(unread.len()).await {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(Ok(message))) => unread.push(message),
+                    Ok(Some(Err(error))) => {
                         tracing::debug!(consumer = self.name, error = %ErrorChain(&error), "pull stream hiccup");
                     }
+                    Ok(None) | Err(_) => break,
                 }
             }
             // Dropping the stream unsubscribes (soon: the client sends it from a task of its
