@@ -16,10 +16,11 @@ use platform::errors::ErrorChain;
 /// while the consumer's state says something may come.
 const RELEASE_GRACE: Duration = Duration::from_secs(1);
 
-/// The redelivery delay a handed-back message asks for: time for the closed stream's
-/// unsubscribe (which the client sends from a task of its own) to reach the server first, so
-/// the message is not redelivered to the pull request being closed. (A nak without a delay
-/// would wait out the consumer's first backoff step, never shorter than the ack wait.)
+/// The redelivery delay a handed-back message asks for, so that the server has let go of the
+/// closed stream's pull request before it redelivers: with 1 ms, tests saw some messages
+/// redelivered to that request (and so lost until the ack wait); with 250 ms, none. (A nak
+/// without a delay would wait out the consumer's first backoff step, never shorter than the ack
+/// wait.)
 const HAND_BACK_DELAY: Duration = Duration::from_millis(250);
 
 /// One durable consumer's messages, one at a time or as many as already arrived.
@@ -127,8 +128,8 @@ impl Puller {
                     Ok(None) | Err(_) => break,
                 }
             }
-            // Dropping the stream unsubscribes (soon: the client sends it from a task of its
-            // own, hence the naks' delay), and the server drops a pull request nobody listens to.
+            // Dropping the stream unsubscribes (queued before the naks below), and the server
+            // drops a pull request nobody listens to.
             drop(messages);
         }
         for message in unread {
