@@ -81,12 +81,12 @@ pub async fn run(
         // Opt-out wins over everything but the one confirmation.
         tracing::info!("text from an opted-out phone ignored");
         return Ok(Answer {
-            user: arrival.texter.user,
+            user: arrival.user,
             replies: Vec::new(),
             opt_out_clear: false,
         });
     };
-    let user = arrival.texter.user;
+    let user = arrival.user;
     let replies = respond(tx, ctx, msg, user.as_ref(), window, arrival.registration).await?;
     Ok(Answer {
         user,

@@ -5,16 +5,16 @@
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::store::identity::{Texter, User};
+use crate::store::identity::User;
 use crate::store::registrations::Registration;
 
 /// A text's sender as the pipeline past the carrier commands sees them.
 #[derive(Debug, Clone)]
 pub struct Arrival {
-    /// The user and the phone's opt-out.
-    pub texter: Texter,
+    /// The user the phone belongs to, if any.
+    pub user: Option<User>,
     /// The phone's rate window after counting this text; `None` when the phone is opted out
-    /// (an ignored text is not counted).
+    /// (its text is ignored, and not counted).
     pub window: Option<Window>,
     /// The phone's open, unexpired registration (only an unknown number has one to go on with).
     pub registration: Option<Registration>,
@@ -60,7 +60,6 @@ pub async fn arrive(
              returning message_count, warned
            )
            select t.id as "id?", t.first_name as "first_name?", t.state as "state?",
-                  t.opted_out as "opted_out!",
                   c.message_count as "message_count?", c.warned as "warned?",
                   r.id as "registration_id?", r.step as "step?",
                   r.first_name as "registration_first_name?", r.last_name as "last_name?",
@@ -74,7 +73,6 @@ pub async fn arrive(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let user = User::from_columns(row.id, row.first_name, row.state);
     let window = match (row.message_count, row.warned) {
         (Some(message_count), Some(warned)) => Some(Window {
             message_count,
@@ -94,10 +92,7 @@ pub async fn arrive(
         _ => None,
     };
     Ok(Arrival {
-        texter: Texter {
-            user,
-            opted_out: row.opted_out,
-        },
+        user: User::from_columns(row.id, row.first_name, row.state),
         window,
         registration,
     })
