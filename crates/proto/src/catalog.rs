@@ -157,6 +157,7 @@ payload_catalog! {
     // variant               kind  type name                       schema version
     SmsReceived          => (evt, "sms.received", 1),
     SmsStatusReported    => (evt, "sms.status_reported", 1),
+    SmsStatusesReported  => (evt, "sms.statuses_reported", 1),
     SendSms              => (cmd, "outbound.send_sms", 1),
     SmsSent              => (evt, "sms.sent", 1),
     SmsSendFailed        => (evt, "sms.send_failed", 1),

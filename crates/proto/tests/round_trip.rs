@@ -88,6 +88,27 @@ fn samples() -> Vec<Payload> {
             phone_hash: HASH.to_owned(),
         }
         .into(),
+        v1::SmsStatusesReported {
+            reports: vec![
+                v1::SmsStatusReported {
+                    message_sid: "SMout".to_owned(),
+                    status: v1::SmsStatus::Sent.into(),
+                    reported_at: at(3),
+                    account_sid: "AC1".to_owned(),
+                    phone_hash: HASH.to_owned(),
+                    ..Default::default()
+                },
+                v1::SmsStatusReported {
+                    message_sid: "SMout2".to_owned(),
+                    status: v1::SmsStatus::Failed.into(),
+                    error_code: 21_610,
+                    reported_at: at(4),
+                    account_sid: "AC1".to_owned(),
+                    ..Default::default()
+                },
+            ],
+        }
+        .into(),
         v1::SendSms {
             user_id: USER_A.to_owned(),
             to_e164: "+14155550123".to_owned(),

@@ -1,7 +1,8 @@
 //! The events inbound-sms publishes, as bus envelopes.
 
 use proto::Envelope;
-use proto::v1::{SmsReceived, SmsStatusReported};
+use proto::v1::{SmsReceived, SmsStatusReported, SmsStatusesReported};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use twilio::status::MessageStatus;
 use twilio::webhook::{InboundMessage, StatusCallback};
@@ -14,9 +15,13 @@ pub fn received_key(message_sid: &str) -> String {
     format!("sms.received:{message_sid}")
 }
 
-/// The idempotency key of the `sms.status_reported` event of one (message, status).
-pub fn status_key(message_sid: &str, status: MessageStatus) -> String {
-    format!("sms.status:{message_sid}:{status}")
+/// The id of the audit row of one (message, status) in `message_events`: derived from the
+/// pair, so a callback Twilio delivers again finds its row and is stored (and published) once.
+pub fn status_audit_id(message_sid: &str, status: MessageStatus) -> Uuid {
+    let digest = Sha256::digest(format!("sms.status:{message_sid}:{status}").as_bytes());
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
 }
 
 /// What a stored inbound message is published with.
@@ -76,34 +81,43 @@ pub struct Reported<'a> {
     pub error_code: i32,
     /// Keyed hash of the recipient (`To`), when it is a phone number.
     pub phone_hash: Option<&'a str>,
-    /// The webhook's correlation id.
-    pub correlation_id: Uuid,
     /// When the callback arrived.
     pub reported_at: OffsetDateTime,
 }
 
-/// The `sms.status_reported` envelope, partitioned by `MessageSid` so one message's statuses
-/// are handled in arrival order.
-pub fn sms_status_reported(r: &Reported<'_>) -> Envelope {
-    let at = proto::timestamp::to_timestamp(r.reported_at);
+/// One callback's report, as [`sms_statuses_reported`] carries it.
+pub fn status_report(r: &Reported<'_>) -> SmsStatusReported {
     let callback = r.callback;
-    let mut payload = SmsStatusReported {
+    let mut report = SmsStatusReported {
         message_sid: callback.message_sid.clone(),
         error_code: r.error_code,
-        reported_at: Some(at),
+        reported_at: Some(proto::timestamp::to_timestamp(r.reported_at)),
         account_sid: callback.account_sid.clone(),
         phone_hash: r.phone_hash.unwrap_or_default().to_owned(),
         ..SmsStatusReported::default()
     };
-    payload.set_status(callback.status.to_bus());
+    report.set_status(callback.status.to_bus());
+    report
+}
+
+/// The `sms.statuses_reported` envelope of the callbacks stored together, in the order they
+/// were stored; it occurred when the first of them arrived. Its consumer is unordered
+/// (statuses only move forward), so the first message names the partition; the event id is
+/// the idempotency key (a group is stored once: a failed group rolls back, and its callbacks
+/// are stored again in other groups).
+pub fn sms_statuses_reported(reports: Vec<SmsStatusReported>, correlation_id: Uuid) -> Envelope {
+    let event_id = Uuid::now_v7().to_string();
+    let first = reports.first();
+    let partition_key = first.map_or_else(|| event_id.clone(), |r| r.message_sid.clone());
+    let occurred_at = first.and_then(|r| r.reported_at);
     Envelope {
-        event_id: Uuid::now_v7().to_string(),
-        occurred_at: Some(at),
+        idempotency_key: format!("sms.statuses:{event_id}"),
+        event_id,
+        occurred_at,
         producer: SERVICE.to_owned(),
-        correlation_id: r.correlation_id.to_string(),
-        idempotency_key: status_key(&callback.message_sid, callback.status),
-        partition_key: callback.message_sid.clone(),
-        ..Envelope::for_payload(payload)
+        correlation_id: correlation_id.to_string(),
+        partition_key,
+        ..Envelope::for_payload(SmsStatusesReported { reports })
     }
 }
 

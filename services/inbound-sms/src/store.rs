@@ -127,6 +127,8 @@ pub async fn claim_inbound<'a>(
 /// holds ids and the status only: never a body or a phone number.
 #[derive(Debug)]
 pub struct StatusAudit<'a> {
+    /// The row's id, derived from (SID, status): a second row for the pair is never stored.
+    pub id: Uuid,
     /// The phone hash of the recipient, when known: the row names the user who has that number
     /// (looked up in the insert itself).
     pub phone_hash: Option<&'a str>,
@@ -136,30 +138,38 @@ pub struct StatusAudit<'a> {
     pub correlation_id: Uuid,
 }
 
-/// Appends the audit rows of status callbacks, in one statement.
+/// Appends the audit rows of status callbacks, in one statement, skipping any whose id is
+/// stored already. Returns, in order, whether each was stored now (of several with one id in
+/// `audits`, the first).
 #[tracing::instrument(skip_all, fields(rows = audits.len()))]
 pub async fn insert_status_audits(
     tx: &mut PgConnection,
     audits: &[StatusAudit<'_>],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<bool>, sqlx::Error> {
     if audits.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let ids: Vec<Uuid> = audits.iter().map(|a| a.id).collect();
     let hashes: Vec<Option<&str>> = audits.iter().map(|a| a.phone_hash).collect();
     let payloads: Vec<&serde_json::Value> = audits.iter().map(|a| a.payload).collect();
     let correlations: Vec<Uuid> = audits.iter().map(|a| a.correlation_id).collect();
-    sqlx::query!(
-        "insert into message_events (user_id, event_type, payload, correlation_id)
-         select (select u.id from users u where u.phone_hash = a.phone_hash),
+    let stored = sqlx::query_scalar!(
+        "insert into message_events (id, user_id, event_type, payload, correlation_id)
+         select a.id, (select u.id from users u where u.phone_hash = a.phone_hash),
                 'sms.status_reported', a.payload, a.correlation_id
-           from unnest($1::text[], $2::jsonb[], $3::uuid[]) as a(phone_hash, payload, correlation_id)",
+           from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::uuid[])
+                as a(id, phone_hash, payload, correlation_id)
+         on conflict (id) do nothing
+         returning id",
+        &ids,
         &hashes as &[Option<&str>],
         &payloads as &[&serde_json::Value],
         &correlations,
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(())
+    let mut stored: std::collections::HashSet<Uuid> = stored.into_iter().collect();
+    Ok(ids.iter().map(|id| stored.remove(id)).collect())
 }
 
 /// The numbers `user_id` texted JOSH from (still in clear).

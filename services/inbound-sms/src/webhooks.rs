@@ -6,7 +6,8 @@
 //! body size (413), `X-Twilio-Signature` over `PUBLIC_BASE_URL` + path + query and every
 //! parameter (403), `AccountSid` is ours (403), parameters well formed (400 naming the field).
 //! A valid request is stored once per `MessageSid` (or once per (SID, status)) with its outbox
-//! event, committed with the requests that arrived alongside it ([`crate::received`],
+//! event (status callbacks: one event per group), committed with the requests that arrived
+//! alongside it ([`crate::received`],
 //! [`crate::statuses`]), and only then answered `200` with empty TwiML; a redelivery gets the
 //! same answer and changes nothing.
 
@@ -239,9 +240,10 @@ async fn receive_sms(state: &Inner, request: Request) -> Result<Outcome, Error> 
     })
 }
 
-/// A status callback: verified, then its `sms.status_reported` event enqueued once per
-/// (SID, status), with an audit row when the event is new. Never touches `sms_messages`:
-/// outbound-sender owns outbound rows and moves their status from the event.
+/// A status callback: verified, then its audit row stored once per (SID, status) and, when new,
+/// its report published in the `sms.statuses_reported` event of the callbacks stored with it.
+/// Never touches `sms_messages`: outbound-sender owns outbound rows and moves their status
+/// from the event.
 async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Error> {
     let params = verify(state, request).await?;
     let callback = StatusCallback::from_params(params)?;
@@ -263,16 +265,15 @@ async fn receive_status(state: &Inner, request: Request) -> Result<Outcome, Erro
         .filter(|to| crypto::validate_e164(to.as_str()).is_ok())
         .map(|to| state.pepper.hash(to.as_str()));
     let correlation_id = Uuid::now_v7();
-    let envelope = events::sms_status_reported(&Reported {
+    let report = events::status_report(&Reported {
         callback: &callback,
         error_code,
         phone_hash: phone_hash.as_deref(),
-        correlation_id,
         reported_at: state.clock.now(),
     });
-
     let record = StatusRecord {
-        outbox: bus::outbox::OutboxRow::prepare(&envelope)?,
+        audit_id: events::status_audit_id(&callback.message_sid, callback.status),
+        report,
         phone_hash,
         audit: json!({
             "message_sid": callback.message_sid,

@@ -1,5 +1,5 @@
-//! Status callbacks: one `sms.status_reported` event per (MessageSid, status), an audit row only
-//! when the event is new, and never a write to `sms_messages` (outbound rows are
+//! Status callbacks: one audit row and one report (in an `sms.statuses_reported` event) per
+//! (MessageSid, status), and never a write to `sms_messages` (outbound rows are
 //! outbound-sender's).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,11 +10,27 @@ use common::*;
 use proto::Payload;
 use proto::v1::SmsStatus;
 
-async fn status_keys(app: &App) -> Vec<String> {
-    sqlx::query_scalar("select idempotency_key from event_outbox order by id")
+/// Every report published so far, as `SID:status`, in publication order.
+async fn reported(app: &App) -> Vec<String> {
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar("select payload from event_outbox order by id")
         .fetch_all(&app.db.pool)
         .await
-        .unwrap()
+        .unwrap();
+    let mut out = Vec::new();
+    for payload in payloads {
+        let envelope = proto::decode_envelope(&payload).unwrap();
+        let Some(Payload::SmsStatusesReported(group)) = envelope.payload else {
+            panic!("not a group of statuses: {}", envelope.r#type)
+        };
+        for report in group.reports {
+            let status = report
+                .status()
+                .as_str_name()
+                .trim_start_matches("SMS_STATUS_");
+            out.push(format!("{}:{}", report.message_sid, status.to_lowercase()));
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -46,11 +62,11 @@ async fn the_same_status_twice_is_enqueued_once_and_each_status_once() {
         .await;
     }
     assert_eq!(
-        status_keys(&app).await,
+        reported(&app).await,
         [
-            format!("sms.status:{message_sid}:sent"),
-            format!("sms.status:{message_sid}:delivered"),
-            format!("sms.status:{message_sid}:read"),
+            format!("{message_sid}:sent"),
+            format!("{message_sid}:delivered"),
+            format!("{message_sid}:read"),
         ]
     );
     assert_eq!(
@@ -111,15 +127,19 @@ async fn the_event_carries_status_error_code_and_recipient_hash() {
         .await
         .unwrap();
     let envelope = proto::decode_envelope(&payload).unwrap();
-    assert_eq!(envelope.r#type, "sms.status_reported");
+    assert_eq!(envelope.r#type, "sms.statuses_reported");
     assert_eq!(envelope.producer, "inbound-sms");
     assert_eq!(envelope.partition_key, message_sid);
     assert_eq!(
         envelope.idempotency_key,
-        format!("sms.status:{message_sid}:failed")
+        format!("sms.statuses:{}", envelope.event_id)
     );
-    let Some(Payload::SmsStatusReported(reported)) = envelope.payload else {
-        panic!("not a status")
+    let Some(Payload::SmsStatusesReported(group)) = envelope.payload else {
+        panic!("not a group of statuses")
+    };
+    assert_eq!(envelope.occurred_at, group.reports[0].reported_at);
+    let [reported] = group.reports.as_slice() else {
+        panic!("one report expected: {:?}", group.reports)
     };
     assert_eq!(reported.message_sid, message_sid);
     assert_eq!(reported.status(), SmsStatus::Failed);

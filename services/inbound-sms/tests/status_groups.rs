@@ -1,37 +1,32 @@
-//! The status writer: callbacks waiting together are stored in one transaction, each once, and a
-//! callback that cannot be stored fails alone.
+//! The status writer: callbacks waiting together are stored in one transaction, each once, with
+//! one event for the group, and a callback that cannot be stored fails alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use inbound_sms::statuses::{StatusRecord, StatusWriter, Statuses};
-use proto::Envelope;
+use proto::Payload;
 use proto::v1::SmsStatusReported;
 use serde_json::json;
 use testkit::TestDb;
+use twilio::status::MessageStatus;
 use uuid::Uuid;
 
-/// A `sent` callback of message `sid` from `producer`.
-fn callback(producer: &str, sid: &str) -> StatusRecord {
-    let envelope = Envelope {
-        event_id: Uuid::now_v7().to_string(),
-        producer: producer.to_owned(),
-        idempotency_key: format!("{sid}:sent"),
-        partition_key: sid.to_owned(),
-        ..Envelope::for_payload(SmsStatusReported {
+/// A `sent` callback of message `sid`, with `note` in its audit payload.
+fn callback(sid: &str, note: &str) -> StatusRecord {
+    StatusRecord {
+        audit_id: inbound_sms::events::status_audit_id(sid, MessageStatus::Sent),
+        report: SmsStatusReported {
             message_sid: sid.to_owned(),
             raw_status: "sent".to_owned(),
             ..Default::default()
-        })
-    };
-    StatusRecord {
-        outbox: bus::outbox::OutboxRow::prepare(&envelope).unwrap(),
+        },
         phone_hash: None,
-        audit: json!({ "message_sid": sid, "status": "sent" }),
+        audit: json!({ "message_sid": sid, "status": "sent", "note": note }),
         correlation_id: Uuid::now_v7(),
     }
 }
 
-/// Transactions that wrote this producer's outbox rows, and the audit rows.
+/// Transactions that wrote outbox rows, the outbox rows, and the audit rows.
 async fn written(db: &TestDb) -> (i64, i64, i64) {
     sqlx::query_as(
         "select (select count(distinct xmin::text) from event_outbox),
@@ -41,6 +36,23 @@ async fn written(db: &TestDb) -> (i64, i64, i64) {
     .fetch_one(&db.pool)
     .await
     .unwrap()
+}
+
+/// The SIDs reported by each outbox event, in order.
+async fn events(db: &TestDb) -> Vec<Vec<String>> {
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar("select payload from event_outbox order by id")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    payloads
+        .iter()
+        .map(|p| match proto::decode_envelope(p).unwrap().payload {
+            Some(Payload::SmsStatusesReported(group)) => {
+                group.reports.into_iter().map(|r| r.message_sid).collect()
+            }
+            other => panic!("not a group of statuses: {other:?}"),
+        })
+        .collect()
 }
 
 // On the test's single-threaded runtime the writer first runs once every callback below is
@@ -53,8 +65,8 @@ async fn callbacks_waiting_together_are_stored_in_one_transaction_each_once() {
         Statuses::default(),
     );
     let sids: Vec<String> = (0..10).map(|i| format!("SM{i:032}")).collect();
-    let mut records: Vec<StatusRecord> = sids.iter().map(|s| callback("inbound-sms", s)).collect();
-    records.push(callback("inbound-sms", &sids[3])); // Twilio delivered it twice
+    let mut records: Vec<StatusRecord> = sids.iter().map(|s| callback(s, "")).collect();
+    records.push(callback(&sids[3], "")); // Twilio delivered it twice
 
     let answers = futures::future::join_all(records.into_iter().map(|r| writer.store(r))).await;
 
@@ -63,9 +75,23 @@ async fn callbacks_waiting_together_are_stored_in_one_transaction_each_once() {
     assert!(!new[10], "the redelivery is not new");
     assert_eq!(
         written(&db).await,
-        (1, 10, 10),
+        (1, 1, 10),
         "(transactions, outbox, audit)"
     );
+    assert_eq!(
+        events(&db).await,
+        [sids],
+        "one event, each callback once, in order"
+    );
+
+    // Delivered again later, alone: answered as a duplicate, and nothing is published.
+    assert!(
+        !writer
+            .store(callback("SM00000000000000000000000000000007", ""))
+            .await
+            .unwrap()
+    );
+    assert_eq!(written(&db).await, (1, 1, 10));
 }
 
 #[tokio::test]
@@ -75,11 +101,11 @@ async fn a_callback_that_cannot_be_stored_fails_alone() {
         db.pool_as("josh_inbound_sms").await.unwrap(),
         Statuses::default(),
     );
-    // Row-level security refuses another producer's outbox row, failing the whole group.
+    // Postgres refuses a NUL character in jsonb text, failing the whole group.
     let records = vec![
-        callback("inbound-sms", "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-        callback("billing", "SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"),
-        callback("inbound-sms", "SMcccccccccccccccccccccccccccccccc"),
+        callback("SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", ""),
+        callback("SMbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "\u{0}"),
+        callback("SMcccccccccccccccccccccccccccccccc", ""),
     ];
 
     let answers = futures::future::join_all(records.into_iter().map(|r| writer.store(r))).await;
@@ -88,5 +114,9 @@ async fn a_callback_that_cannot_be_stored_fails_alone() {
     assert!(answers[1].is_err(), "{:?}", answers[1]);
     assert!(answers[2].as_ref().is_ok_and(|new| *new));
     let (_, outbox, audit) = written(&db).await;
-    assert_eq!((outbox, audit), (2, 2));
+    assert_eq!(
+        (outbox, audit),
+        (2, 2),
+        "each stored alone, with its own event"
+    );
 }

@@ -139,7 +139,7 @@ impl Outbound {
     }
 
     /// The consumers this service runs, with production retry policies.
-    pub fn consumer_specs() -> Result<[ConsumerSpec; 5], &'static str> {
+    pub fn consumer_specs() -> Result<[ConsumerSpec; 6], &'static str> {
         let info =
             |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
         Ok([
@@ -150,6 +150,11 @@ impl Outbound {
             // its send's record by a few milliseconds (it waits for a retry then): the first
             // retry comes after 250 ms, and the rest still span the sender's lease, after which
             // a send cut mid-flight is recorded.
+            ConsumerSpec::unordered(SERVICE, info("sms.statuses_reported")?, 1)
+                .with_batch(64)
+                .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec()),
+            // What inbound-sms published, one per callback, before it grouped them: still read,
+            // so none is stranded by a rolling upgrade.
             ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1)
                 .with_batch(64)
                 .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec()),
@@ -171,12 +176,13 @@ impl Outbound {
         let mut tasks = JoinSet::new();
         let _ = self.inner.relay.set(bus.waker());
         match Self::consumer_specs() {
-            Ok([send, status, opted_out, opted_in, deleted]) => {
+            Ok([send, statuses, status, opted_out, opted_in, deleted]) => {
                 let stop = || shutdown.clone();
                 let intake = intake::SendSmsHandler::new(self.clone());
                 tasks.spawn(bus.consume(send, intake, stop()));
-                let statuses = status::StatusHandler::new(self.clone());
-                tasks.spawn(bus.consume(status, statuses, stop()));
+                let reports = || status::StatusHandler::new(self.clone());
+                tasks.spawn(bus.consume(statuses, reports(), stop()));
+                tasks.spawn(bus.consume(status, reports(), stop()));
                 let opt_outs = || optout::OptOutHandler::new(self.clone());
                 tasks.spawn(bus.consume(opted_out, opt_outs(), stop()));
                 tasks.spawn(bus.consume(opted_in, opt_outs(), stop()));

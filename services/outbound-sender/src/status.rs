@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bus::{Handler, HandlerError};
-use proto::v1::SmsStatus;
+use proto::v1::{SmsStatus, SmsStatusReported};
 use proto::{Envelope, Payload};
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
@@ -59,13 +59,23 @@ struct Report<'a> {
     code: Option<i32>,
 }
 
-/// The report `envelope` carries; `None` for a status Twilio does not define (ignored).
-fn report_of(envelope: &Envelope) -> Result<Option<Report<'_>>, HandlerError> {
-    let Some(Payload::SmsStatusReported(report)) = &envelope.payload else {
-        return Err(into_handler_error(SenderError::Invalid(
+/// The reports `envelope` carries: one for `sms.status_reported` (what inbound-sms published
+/// before it grouped callbacks; still handled), each of a group's for `sms.statuses_reported`.
+/// A status Twilio does not define is left out (logged).
+fn reports_of(envelope: &Envelope) -> Result<Vec<Report<'_>>, HandlerError> {
+    match &envelope.payload {
+        Some(Payload::SmsStatusReported(report)) => Ok(report_of(report).into_iter().collect()),
+        Some(Payload::SmsStatusesReported(group)) => {
+            Ok(group.reports.iter().filter_map(report_of).collect())
+        }
+        _ => Err(into_handler_error(SenderError::Invalid(
             "not a status report",
-        )));
-    };
+        ))),
+    }
+}
+
+/// One report as the handler applies it; `None` for a status Twilio does not define.
+fn report_of(report: &SmsStatusReported) -> Option<Report<'_>> {
     let status = match SmsStatus::try_from(report.status)
         .ok()
         .and_then(twilio_status)
@@ -75,15 +85,15 @@ fn report_of(envelope: &Envelope) -> Result<Option<Report<'_>>, HandlerError> {
             Ok(status) => status,
             Err(_) => {
                 tracing::warn!(raw_status = %report.raw_status, "status Twilio does not define; ignored");
-                return Ok(None);
+                return None;
             }
         },
     };
-    Ok(Some(Report {
+    Some(Report {
         sid: &report.message_sid,
         status,
         code: Some(report.error_code).filter(|c| *c != 0),
-    }))
+    })
 }
 
 /// The callback can beat the commit of the send it reports on: try again later.
@@ -93,20 +103,18 @@ fn not_yet_sent() -> HandlerError {
     ))
 }
 
-impl Handler for StatusHandler {
-    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
-        let Some(report) = report_of(envelope)? else {
-            return Ok(());
-        };
+impl StatusHandler {
+    /// Applies a report with a carrier error on its own (its code may suppress a number or
+    /// pause the sender, with events caused by `causation_id`).
+    async fn apply_coded(
+        &self,
+        tx: &mut PgConnection,
+        report: &Report<'_>,
+        causation_id: &str,
+    ) -> Result<(), HandlerError> {
         let applied = self
             .outbound
-            .apply_status(
-                tx,
-                report.sid,
-                report.status,
-                report.code,
-                &envelope.event_id,
-            )
+            .apply_status(tx, report.sid, report.status, report.code, causation_id)
             .await
             .map_err(into_handler_error)?;
         if applied == Applied::Unknown {
@@ -114,12 +122,18 @@ impl Handler for StatusHandler {
         }
         Ok(())
     }
+}
 
-    /// A batch's plain reports (no carrier error) in one statement: per message, the status
-    /// its reports would leave it at when applied in order. Reports with a carrier error are
-    /// then applied one at a time (statuses only move forward, so the order between the two
-    /// kinds does not change the outcome). An unknown SID fails the batch, so that only its
-    /// report waits for a retry.
+impl Handler for StatusHandler {
+    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<(), HandlerError> {
+        self.handle_batch(tx, &[envelope]).await
+    }
+
+    /// The plain reports (no carrier error) of every envelope in one statement: per message,
+    /// the status its reports would leave it at when applied in order. Reports with a carrier
+    /// error are then applied one at a time (statuses only move forward, so the order between
+    /// the two kinds does not change the outcome). An unknown SID fails the whole call, so that
+    /// its reports wait for a retry (a lone envelope's, when a batch of several fails).
     async fn handle_batch(
         &self,
         tx: &mut PgConnection,
@@ -128,19 +142,19 @@ impl Handler for StatusHandler {
         let mut latest: BTreeMap<&str, MessageStatus> = BTreeMap::new();
         let mut coded = Vec::new();
         for envelope in envelopes {
-            match report_of(envelope)? {
-                None => {}
-                Some(report) if report.code.is_some() => coded.push(*envelope),
-                Some(report) => {
-                    latest
-                        .entry(report.sid)
-                        .and_modify(|best| {
-                            if best.advances_to(report.status) {
-                                *best = report.status;
-                            }
-                        })
-                        .or_insert(report.status);
+            for report in reports_of(envelope)? {
+                if report.code.is_some() {
+                    coded.push((report, envelope.event_id.as_str()));
+                    continue;
                 }
+                latest
+                    .entry(report.sid)
+                    .and_modify(|best| {
+                        if best.advances_to(report.status) {
+                            *best = report.status;
+                        }
+                    })
+                    .or_insert(report.status);
             }
         }
         let all_known = self
@@ -151,8 +165,8 @@ impl Handler for StatusHandler {
         if !all_known {
             return Err(not_yet_sent());
         }
-        for envelope in coded {
-            self.handle(&mut *tx, envelope).await?;
+        for (report, causation_id) in coded {
+            self.apply_coded(&mut *tx, &report, causation_id).await?;
         }
         Ok(())
     }

@@ -49,7 +49,7 @@ async fn callbacks_out_of_order_end_delivered() {
     // Wait until the late `sent` was handled (its inbox row), then check nothing moved back.
     testkit::wait_until("the late sent to be handled", Duration::from_secs(10), || async {
         let handled: i64 = sqlx::query_scalar(
-            "select count(*) from event_inbox where consumer = 'outbound-sender' and event_type = 'sms.status_reported'",
+            "select count(*) from event_inbox where consumer = 'outbound-sender' and event_type = 'sms.statuses_reported'",
         )
         .fetch_one(&world.db.pool)
         .await
@@ -370,4 +370,52 @@ async fn a_batch_with_a_report_on_an_unknown_message_commits_nothing() {
             .await
             .unwrap();
     assert_eq!(inboxed, 0, "the batch's inbox rows rolled back with it");
+}
+
+#[tokio::test]
+async fn one_group_of_reports_leaves_each_message_where_its_reports_in_order_lead() {
+    // What inbound-sms publishes for callbacks stored together: one event, several reports.
+    let mut world = World::start().await;
+    world.run("a");
+    let one = sent_sid(&mut world, "group-1", "+15551230121").await;
+    let two = sent_sid(&mut world, "group-2", "+15551230122").await;
+    let group = world.group_envelope(&[
+        (&one, SmsStatus::Sent, 0),
+        (&two, SmsStatus::Delivered, 0),
+        (&one, SmsStatus::Delivered, 0),
+        // Late: never moves `two` back from delivered; its carrier error still counts.
+        (&two, SmsStatus::Undelivered, 30005),
+        (&two, SmsStatus::Sent, 0),
+    ]);
+    world.publish(&group).await;
+    world.wait_handled("sms.statuses_reported", 1).await;
+
+    for (sid, key) in [(&one, "group-1"), (&two, "group-2")] {
+        assert_eq!(
+            message_status(&world, sid).await.0.as_deref(),
+            Some("delivered"),
+            "{key}"
+        );
+    }
+    let number = recipient_of(&world, &two).await;
+    assert_eq!(
+        world.suppression(&number).await.as_deref(),
+        Some("unusable")
+    );
+}
+
+#[tokio::test]
+async fn a_lone_status_report_from_before_groups_is_still_applied() {
+    // Published by an inbound-sms of the previous release during a rolling upgrade.
+    let mut world = World::start().await;
+    world.run("a");
+    let sid = sent_sid(&mut world, "legacy-1", "+15551230123").await;
+    world
+        .publish(&world.legacy_status_envelope(&sid, SmsStatus::Delivered, 0))
+        .await;
+    world.wait_handled("sms.status_reported", 1).await;
+    assert_eq!(
+        message_status(&world, &sid).await.0.as_deref(),
+        Some("delivered")
+    );
 }

@@ -10,7 +10,9 @@ use async_nats::jetstream;
 use outbound_sender::{Outbound, Parts, Settings};
 use platform::clock::ManualClock;
 use prost::Message as _;
-use proto::v1::{EncryptedBody, SendSms, SmsPurpose, SmsStatus, SmsStatusReported};
+use proto::v1::{
+    EncryptedBody, SendSms, SmsPurpose, SmsStatus, SmsStatusReported, SmsStatusesReported,
+};
 use proto::{Envelope, Payload};
 use secrecy::SecretString;
 use sqlx::PgPool;
@@ -229,9 +231,47 @@ impl World {
         self.publish(&envelope).await;
     }
 
-    /// A status report as inbound-sms publishes it for a Twilio callback.
+    /// A status report as inbound-sms publishes a Twilio callback stored alone: a group of one.
     pub fn status_envelope(&self, sid: &str, status: SmsStatus, error_code: i32) -> Envelope {
-        let report = SmsStatusReported {
+        self.group_envelope(&[(sid, status, error_code)])
+    }
+
+    /// Status reports as inbound-sms publishes callbacks stored together: one
+    /// `sms.statuses_reported` event of (SID, status, error code) reports, in order.
+    pub fn group_envelope(&self, reports: &[(&str, SmsStatus, i32)]) -> Envelope {
+        let reports: Vec<SmsStatusReported> = reports
+            .iter()
+            .map(|(sid, status, code)| self.report(sid, *status, *code))
+            .collect();
+        let event_id = uuid::Uuid::now_v7().to_string();
+        Envelope {
+            producer: "inbound-sms".to_owned(),
+            idempotency_key: format!("statuses:{event_id}"),
+            partition_key: reports[0].message_sid.clone(),
+            event_id,
+            ..Envelope::for_payload(SmsStatusesReported { reports })
+        }
+    }
+
+    /// A lone `sms.status_reported`, as inbound-sms published each callback before it grouped
+    /// them.
+    pub fn legacy_status_envelope(
+        &self,
+        sid: &str,
+        status: SmsStatus,
+        error_code: i32,
+    ) -> Envelope {
+        Envelope {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            producer: "inbound-sms".to_owned(),
+            idempotency_key: format!("status:{sid}:{}", status.as_str_name()),
+            partition_key: sid.to_owned(),
+            ..Envelope::for_payload(self.report(sid, status, error_code))
+        }
+    }
+
+    fn report(&self, sid: &str, status: SmsStatus, error_code: i32) -> SmsStatusReported {
+        SmsStatusReported {
             message_sid: sid.to_owned(),
             status: status.into(),
             error_code,
@@ -239,13 +279,6 @@ impl World {
             raw_status: String::new(),
             account_sid: ACCOUNT.to_owned(),
             phone_hash: String::new(),
-        };
-        Envelope {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            producer: "inbound-sms".to_owned(),
-            idempotency_key: format!("status:{sid}:{}", status.as_str_name()),
-            partition_key: sid.to_owned(),
-            ..Envelope::for_payload(report)
         }
     }
 
