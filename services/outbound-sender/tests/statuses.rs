@@ -255,6 +255,11 @@ async fn intermediate_statuses_update_the_message_in_place() {
         (1, 1),
         "(updated, in place)"
     );
+    assert_eq!(
+        job_delivery(&mut tx, &sid).await,
+        None,
+        "not final: the job is not touched"
+    );
     engine
         .apply_status(&mut tx, &sid, MessageStatus::Delivered, None, "cause-2")
         .await
@@ -264,7 +269,22 @@ async fn intermediate_statuses_update_the_message_in_place() {
         (2, 1),
         "(updated, in place)"
     );
+    assert_eq!(
+        job_delivery(&mut tx, &sid).await.as_deref(),
+        Some("delivered")
+    );
     tx.rollback().await.unwrap();
+}
+
+/// The delivery status recorded on the job of message `sid`.
+async fn job_delivery(tx: &mut sqlx::PgConnection, sid: &str) -> Option<String> {
+    sqlx::query_scalar(
+        "select delivery_status from sms_outbound_jobs where twilio_message_sid = $1",
+    )
+    .bind(sid)
+    .fetch_one(tx)
+    .await
+    .unwrap()
 }
 
 /// This transaction's updates of `sms_messages`: all of them, and those made in place (HOT).

@@ -56,10 +56,9 @@ pub async fn record_sent(
     let row = sqlx::query!(
         r#"with job as (
              update sms_outbound_jobs
-                set status = 'sent', twilio_message_sid = $4, delivery_status = $9,
-                    sent_at = $10, attempts = attempts + 1, lease_until = null,
-                    lease_owner = null, send_started_at = null, last_error = null,
-                    error_code = null
+                set status = 'sent', twilio_message_sid = $4, sent_at = $10,
+                    attempts = attempts + 1, lease_until = null, lease_owner = null,
+                    send_started_at = null, last_error = null, error_code = null
               where id = $13 and pending
              returning id
            ), message as (

@@ -1,9 +1,24 @@
 //! Delivery statuses of outbound `sms_messages` rows and their jobs: forward-only updates, one
 //! at a time or a consumer batch's in one statement, and what reconciliation asks about.
+//!
+//! A job's `delivery_status` copies its message's status only once that is final (delivered,
+//! undelivered, failed, then read): what resending and ops look at. The intermediate statuses
+//! (queued, sent) stay on the message alone, which spares two of a text's three job updates;
+//! views read the message's status where they show one.
 
 use sqlx::PgConnection;
 use time::OffsetDateTime;
+use twilio::status::MessageStatus;
 use uuid::Uuid;
+
+/// The statuses a job's `delivery_status` takes: the final ones.
+fn final_statuses() -> Vec<String> {
+    MessageStatus::ALL
+        .iter()
+        .filter(|(status, _)| status.is_final())
+        .map(|(_, name)| (*name).to_owned())
+        .collect()
+}
 
 /// An outbound message and its job, as a status update acts on them.
 #[derive(Debug, Clone)]
@@ -39,9 +54,9 @@ pub async fn lock_sent(tx: &mut PgConnection, sid: &str) -> Result<Option<Sent>,
     }))
 }
 
-/// Moves the outbound message `sid` and its job to `status` in one statement, but only from a
-/// status in `from` (the ones `status` is forward of), no status yet, or a status not in
-/// `known`. Returns the message and its job, or `None` when nothing moved: the SID is unknown
+/// Moves the outbound message `sid` (and, when `status` is final, its job) to `status` in one
+/// statement, but only from a status in `from` (the ones `status` is forward of), no status
+/// yet, or a status not in `known`. Returns the message and its job, or `None` when nothing moved: the SID is unknown
 /// or the stored status is not behind `status` ([`lock_sent`] tells the two apart). A
 /// concurrent update of the same message makes this wait and then re-checks the condition
 /// against the status it committed, so statuses only move forward.
@@ -68,7 +83,8 @@ pub async fn advance_status(
                 and (status is null or status = any($5) or status <> all($6))
              returning twilio_message_sid, user_id, from_e164
            ), j as (
-             update sms_outbound_jobs set delivery_status = $2,
+             update sms_outbound_jobs
+                set delivery_status = case when $2 = any($7) then $2 else delivery_status end,
                     error_code = coalesce($4, error_code)
               where twilio_message_sid = (select twilio_message_sid from m)
              returning phone_hash, sender
@@ -82,7 +98,8 @@ pub async fn advance_status(
         at,
         error_code,
         &from,
-        &known
+        &known,
+        &final_statuses(),
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -131,8 +148,8 @@ pub struct StatusMove<'a> {
     pub from: Vec<&'a str>,
 }
 
-/// Moves each message of `moves` (distinct SIDs, no carrier error) and its job to its status
-/// in one statement, under the rule of [`advance_status`]. Returns the SIDs that moved; the
+/// Moves each message of `moves` (distinct SIDs, no carrier error), and the job of each that
+/// reaches a final status, to its status in one statement, under the rule of [`advance_status`]. Returns the SIDs that moved; the
 /// others are stale or unknown ([`outbound_sids`] tells the two apart).
 ///
 /// # Errors
@@ -162,14 +179,15 @@ pub async fn advance_statuses(
            ), j as (
              update sms_outbound_jobs o set delivery_status = m.status
                from m
-              where o.twilio_message_sid = m.twilio_message_sid
+              where o.twilio_message_sid = m.twilio_message_sid and m.status = any($6)
            )
            select m.twilio_message_sid as "sid!" from m"#,
         &sids,
         &statuses,
         &from,
         at,
-        &known
+        &known,
+        &final_statuses(),
     )
     .fetch_all(&mut *tx)
     .await

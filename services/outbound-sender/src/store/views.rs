@@ -110,7 +110,8 @@ pub async fn outbound_of(
     limit: i64,
 ) -> Result<Vec<Outbound>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select j.id, j.created_at, j.twilio_message_sid, j.status, j.delivery_status,
+        r#"select j.id, j.created_at, j.twilio_message_sid, j.status,
+                  coalesce(m.status, j.delivery_status) as delivery_status,
                   j.error_code, j.purpose, j.segments, coalesce(j.sender, m.from_e164) as sender,
                   m.last_status_at as "last_status_at?", j.idempotency_key, j.key_version,
                   j.body_iv, j.body_ciphertext, j.body_tag
