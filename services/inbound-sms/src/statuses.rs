@@ -60,14 +60,14 @@ impl Group for Statuses {
             .collect();
         let mut tx = pool.begin().await?;
         let new = store::insert_status_audits(&mut tx, &audits).await?;
-        let reports: Vec<SmsStatusReported> = records
+        let fresh: Vec<&StatusRecord> = records
             .iter()
             .zip(&new)
-            .filter(|(_, new)| **new)
-            .map(|(r, _)| r.report.clone())
+            .filter_map(|(r, new)| new.then_some(*r))
             .collect();
-        if let Some(first) = records.iter().zip(&new).find(|(_, new)| **new) {
-            let envelope = events::sms_statuses_reported(reports, first.0.correlation_id);
+        if let Some(first) = fresh.first() {
+            let reports: Vec<SmsStatusReported> = fresh.iter().map(|r| r.report.clone()).collect();
+            let envelope = events::sms_statuses_reported(reports, first.correlation_id);
             let notify = bus::Notify::by(self.relay.as_ref());
             bus::outbox::enqueue_many(
                 &mut tx,

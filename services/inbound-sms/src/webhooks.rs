@@ -7,9 +7,8 @@
 //! parameter (403), `AccountSid` is ours (403), parameters well formed (400 naming the field).
 //! A valid request is stored once per `MessageSid` (or once per (SID, status)) with its outbox
 //! event (status callbacks: one event per group), committed with the requests that arrived
-//! alongside it ([`crate::received`],
-//! [`crate::statuses`]), and only then answered `200` with empty TwiML; a redelivery gets the
-//! same answer and changes nothing.
+//! alongside it ([`crate::received`], [`crate::statuses`]), and only then answered `200` with
+//! empty TwiML; a redelivery gets the same answer and changes nothing.
 
 use std::fmt;
 use std::sync::Arc;

@@ -142,6 +142,11 @@ impl Outbound {
     pub fn consumer_specs() -> Result<[ConsumerSpec; 6], &'static str> {
         let info =
             |name| proto::catalog::by_type_name(name).ok_or("payload missing from the catalog");
+        let statuses = |payload| {
+            ConsumerSpec::unordered(SERVICE, payload, 1)
+                .with_batch(64)
+                .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec())
+        };
         Ok([
             // Up to four phones' commands in one transaction (docs/benchmarks.md, session 12).
             ConsumerSpec::ordered(SERVICE, info("outbound.send_sms")?).with_batch(4),
@@ -150,14 +155,10 @@ impl Outbound {
             // its send's record by a few milliseconds (it waits for a retry then): the first
             // retry comes after 250 ms, and the rest still span the sender's lease, after which
             // a send cut mid-flight is recorded.
-            ConsumerSpec::unordered(SERVICE, info("sms.statuses_reported")?, 1)
-                .with_batch(64)
-                .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec()),
+            statuses(info("sms.statuses_reported")?),
             // What inbound-sms published, one per callback, before it grouped them: still read,
             // so none is stranded by a rolling upgrade.
-            ConsumerSpec::unordered(SERVICE, info("sms.status_reported")?, 1)
-                .with_batch(64)
-                .with_retries(6, STATUS_RETRIES.map(Duration::from_millis).to_vec()),
+            statuses(info("sms.status_reported")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_out")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_opted_in")?),
             ConsumerSpec::ordered(SERVICE, info("identity.user_deleted")?),

@@ -339,16 +339,30 @@ async fn a_batch_of_reports_leaves_each_message_where_its_reports_in_order_lead(
         outcomes.iter().all(|o| *o == bus::Outcome::Handled),
         "{outcomes:?}"
     );
-    for (sid, key) in [(&one, "batch-1"), (&two, "batch-2"), (&three, "batch-3")] {
+    assert_delivered(
+        &world,
+        &[(&one, "batch-1"), (&two, "batch-2"), (&three, "batch-3")],
+    )
+    .await;
+    assert_unusable(&world, &three).await;
+}
+
+/// Each (SID, job key) ended delivered, on the message and on its job.
+async fn assert_delivered(world: &World, sent: &[(&str, &str)]) {
+    for (sid, key) in sent {
         assert_eq!(
-            message_status(&world, sid).await.0.as_deref(),
+            message_status(world, sid).await.0.as_deref(),
             Some("delivered"),
             "{key}"
         );
         let job = world.job(key).await.unwrap();
         assert_eq!(job.delivery_status.as_deref(), Some("delivered"), "{key}");
     }
-    let number = recipient_of(&world, &three).await;
+}
+
+/// The recipient of message `sid` is suppressed as unusable.
+async fn assert_unusable(world: &World, sid: &str) {
+    let number = recipient_of(world, sid).await;
     assert_eq!(
         world.suppression(&number).await.as_deref(),
         Some("unusable")
@@ -410,18 +424,8 @@ async fn one_group_of_reports_leaves_each_message_where_its_reports_in_order_lea
     world.publish(&group).await;
     world.wait_handled("sms.statuses_reported", 1).await;
 
-    for (sid, key) in [(&one, "group-1"), (&two, "group-2")] {
-        assert_eq!(
-            message_status(&world, sid).await.0.as_deref(),
-            Some("delivered"),
-            "{key}"
-        );
-    }
-    let number = recipient_of(&world, &two).await;
-    assert_eq!(
-        world.suppression(&number).await.as_deref(),
-        Some("unusable")
-    );
+    assert_delivered(&world, &[(&one, "group-1"), (&two, "group-2")]).await;
+    assert_unusable(&world, &two).await;
 }
 
 #[tokio::test]
