@@ -225,7 +225,7 @@ wait "$load_pid" || josh_die "loadgen run failed"
 josh_section "verification"
 kills=$((FAULTS == 1 ? SENDER_WORKERS : 0))
 # A status callback for a send whose result was cut off by a fault is retried by its consumer on
-# the bus's backoff (1 s, 5 s, 30 s, 120 s), plus up to 30 s of ack wait per delivery that a
+# the bus's backoff (1 s, 5 s, 30 s, 120 s), plus up to 10 s of ack wait per delivery that a
 # killed process held, so after faults allow for the whole schedule (one CI run needed over 200 s).
 SETTLE=$((FAULTS == 1 ? 400 : 90))
 "$LOADGEN" verify --report "$WORK/report.json" --database-url "$DB_URL" --nats-url "$NATS_URL" \

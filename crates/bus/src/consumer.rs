@@ -22,6 +22,7 @@ use platform::errors::ErrorChain;
 
 mod batch;
 mod merged;
+mod progress;
 mod puller;
 
 pub use batch::deliver_batch;
@@ -192,7 +193,7 @@ impl<H: Handler> Worker<H> {
             let batch = puller.with_ready(message, self.spec.batch_size());
             let worker = self.clone();
             in_flight.spawn(async move {
-                worker.process_all(batch).await;
+                worker.handle_in_progress(batch).await;
                 drop(permit);
             });
             // Reap finished tasks so the set does not grow.

@@ -84,7 +84,9 @@ pub struct ConsumerSpec {
     pub ordering: Ordering,
     /// Deliveries before a failing message is dead-lettered.
     pub max_deliver: i64,
-    /// How long a delivery may stay unacknowledged before it is redelivered.
+    /// How long a delivery may stay unacknowledged before it is redelivered. A consumer reports
+    /// the messages it is handling in progress every third of it, so this bounds how long a
+    /// message waits after its consumer died, not how long handling may take.
     pub ack_wait: Duration,
     /// Delay before retry N (the last entry repeats); also the server's backoff for missed acks.
     pub retry_backoff: Vec<Duration>,
@@ -95,14 +97,14 @@ pub struct ConsumerSpec {
 
 impl ConsumerSpec {
     /// A per-key ordered consumer with production defaults: 5 deliveries, retries after
-    /// 1 s, 5 s, 30 s and 2 min, 30 s ack wait.
+    /// 1 s, 5 s, 30 s and 2 min, 10 s ack wait.
     pub fn ordered(consumer: &'static str, payload: &'static PayloadInfo) -> Self {
         Self {
             consumer,
             payload,
             ordering: Ordering::PerKey,
             max_deliver: 5,
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
             retry_backoff: [1, 5, 30, 120].map(Duration::from_secs).to_vec(),
             batch: 1,
         }

@@ -95,7 +95,7 @@ async fn dispatch<H: Handler>(
         in_flight.spawn(async move {
             let (messages, settled): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|c| (c.message, c.settled)).unzip();
-            worker.process_all(messages).await;
+            worker.handle_in_progress(messages).await;
             for settled in settled {
                 let _ = settled.send(());
             }

@@ -110,7 +110,7 @@ impl Puller {
     }
 
     /// Hands back, after shutdown, what the server sent and nobody read, so that the next reader
-    /// (another instance, or this one restarted) gets it now instead of after the ack wait (30 s
+    /// (another instance, or this one restarted) gets it now instead of after the ack wait (10 s
     /// by default, and a partition's every later message waits behind it). The pull stream is
     /// closed first: a message naked while its pull request still has a listener comes straight
     /// back to it. A message that takes longer than [`RELEASE_GRACE`] to arrive is not seen
