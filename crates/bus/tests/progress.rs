@@ -104,3 +104,28 @@ async fn a_message_handled_for_longer_than_the_ack_wait_is_kept_in_progress_not_
     h.shutdown.cancel();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn durables_made_with_the_old_ack_wait_take_the_new_one_on_start() {
+    let h = Harness::new().await;
+    let mut before = h.spec();
+    before.ack_wait = Duration::from_secs(30);
+    bus::topology::ensure_consumers(&h.js, &before)
+        .await
+        .unwrap();
+    let after = h.spec();
+    let consumers = bus::topology::ensure_consumers(&h.js, &after)
+        .await
+        .unwrap();
+    assert_eq!(consumers.len(), after.durables().len());
+    for mut consumer in consumers {
+        let info = consumer.info().await.unwrap();
+        assert_eq!(info.config.ack_wait, after.ack_wait, "{}", info.name);
+        assert_eq!(
+            info.config.backoff.first().copied(),
+            Some(after.ack_wait),
+            "the first redelivery waits the ack wait: {}",
+            info.name
+        );
+    }
+}
