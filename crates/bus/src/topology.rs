@@ -84,11 +84,11 @@ pub struct ConsumerSpec {
     pub ordering: Ordering,
     /// Deliveries before a failing message is dead-lettered.
     pub max_deliver: i64,
-    /// How long a delivery may stay unacknowledged before it is redelivered. A consumer reports
-    /// the messages it is handling in progress every third of it, so this bounds how long a
-    /// message waits after its consumer died, not how long handling may take.
+    /// How long a delivery may stay unsettled before the server redelivers it. A consumer reports
+    /// the messages it is handling in progress every third of it, so this is how long a message
+    /// taken by a consumer that died waits, not how long handling may take.
     pub ack_wait: Duration,
-    /// Delay before retry N (the last entry repeats); also the server's backoff for missed acks.
+    /// Delay before retry N after a failure (the last entry repeats), asked for in the nak.
     pub retry_backoff: Vec<Duration>,
     /// Most messages handled in one transaction (1: one at a time). An ordered consumer still
     /// has one message per partition in flight; its batch holds several partitions' messages.
@@ -199,16 +199,10 @@ impl ConsumerSpec {
         filter: &str,
         max_ack_pending: i64,
     ) -> consumer::pull::Config {
-        // The server requires max_deliver to exceed the number of backoff steps.
-        let steps = usize::try_from(self.max_deliver.saturating_sub(1))
-            .unwrap_or(0)
-            .max(1);
-        let backoff: Vec<Duration> = (1..=steps)
-            .map(|n| {
-                self.retry_delay(i64::try_from(n).unwrap_or(i64::MAX))
-                    .max(self.ack_wait)
-            })
-            .collect();
+        // No server-side backoff: with one, the server adds `backoff[n] - ack_wait` to a nak's
+        // delay (a 30 s retry took 50 s with a 10 s ack wait, a 120 s one 210 s with 30 s), so
+        // the retry schedule lives in the naks alone, and a delivery nobody settles comes back
+        // after the ack wait.
         consumer::pull::Config {
             durable_name: Some(durable.to_owned()),
             description: Some(format!(
@@ -221,7 +215,6 @@ impl ConsumerSpec {
             ack_wait: self.ack_wait,
             max_deliver: self.max_deliver,
             max_ack_pending,
-            backoff,
             ..Default::default()
         }
     }

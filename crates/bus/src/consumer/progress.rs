@@ -28,14 +28,19 @@ impl<H: Handler> Worker<H> {
         // Clones share the payload's buffer: they cost a reference count each.
         let held = messages.clone();
         let work = self.process_all(messages);
-        tokio::pin!(work);
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = &mut work => return,
-                _ = ticks.tick() => self.report_progress(&held).await,
+        // The reports run beside the handling, never in its way: a report waiting on a NATS
+        // reconnect must not hold up a transaction.
+        let reports = async {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                self.report_progress(&held).await;
             }
+        };
+        tokio::select! {
+            () = work => {}
+            () = reports => {}
         }
     }
 
