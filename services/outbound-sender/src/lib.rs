@@ -26,6 +26,7 @@ pub mod erasure;
 pub mod error;
 mod events;
 pub mod intake;
+mod leases;
 pub mod optout;
 mod polls;
 mod purpose;

@@ -84,29 +84,6 @@ impl Outbound {
         }
     }
 
-    /// Hands back the jobs this instance's workers held when its previous process died (a
-    /// restarted pod keeps its name), so they go out now rather than when their leases run
-    /// out. They keep their started marker: the next attempt asks Twilio first.
-    async fn take_back_leases(&self) {
-        let prefix = format!("{}/", self.inner.settings.instance);
-        let released = async {
-            let mut conn = self.inner.pool.acquire().await?;
-            jobs::release_owned_by(&mut conn, &prefix).await
-        };
-        match released.await {
-            Ok(0) => {}
-            Ok(jobs) => tracing::info!(
-                jobs,
-                instance = %self.inner.settings.instance,
-                "took back jobs this instance held before it restarted"
-            ),
-            // Their leases run out in time.
-            Err(error) => {
-                tracing::warn!(error = %platform::errors::ErrorChain(&error), "could not take back this instance's earlier leases")
-            }
-        }
-    }
-
     async fn listen(self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let listener = async {
@@ -136,9 +113,11 @@ impl Outbound {
     }
 
     async fn work(self, owner: String, poll: Duration, shutdown: CancellationToken) {
+        // Whether this worker may hold a lease it does not know of (see `hand_back_own`).
+        let mut unknown_lease = false;
         while !shutdown.is_cancelled() {
             let look = self.inner.polls.begin();
-            let pause = match self.step(&owner, &shutdown).await {
+            let pause = match self.step(&owner, &mut unknown_lease, &shutdown).await {
                 Ok(Step::Worked {
                     others_due,
                     number_has_more,
@@ -164,6 +143,7 @@ impl Outbound {
                     poll
                 }
                 Err(error) => {
+                    unknown_lease = true;
                     tracing::warn!(worker = %owner, error = %error, "send step failed; retrying");
                     poll.max(Duration::from_secs(1))
                 }
@@ -180,7 +160,16 @@ impl Outbound {
         }
     }
 
-    async fn step(&self, owner: &str, shutdown: &CancellationToken) -> Result<Step, SenderError> {
+    async fn step(
+        &self,
+        owner: &str,
+        unknown_lease: &mut bool,
+        shutdown: &CancellationToken,
+    ) -> Result<Step, SenderError> {
+        if *unknown_lease {
+            self.hand_back_own(owner).await?;
+            *unknown_lease = false;
+        }
         let settings = &self.inner.settings;
         let sender = settings.sender.as_str();
         let now = self.inner.clock.now();

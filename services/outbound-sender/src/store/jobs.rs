@@ -274,6 +274,22 @@ pub async fn release_owned_by(conn: &mut PgConnection, prefix: &str) -> Result<u
     .rows_affected())
 }
 
+/// Hands back every pending job leased to worker `owner`, keeping its started marker; how many
+/// there were.
+///
+/// # Errors
+/// When the update fails.
+pub async fn release_leased_to(conn: &mut PgConnection, owner: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "update sms_outbound_jobs set lease_until = null, lease_owner = null
+          where pending and lease_owner = $1",
+        owner
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// Jobs waiting to be sent (the queue depth gauge).
 ///
 /// # Errors
