@@ -89,15 +89,5 @@ async fn a_job_leased_to_a_worker_that_never_saw_it_is_handed_back_after_its_fai
             j.status == "sent"
         })
         .await;
-    let to_phone: Vec<_> = world
-        .sim
-        .messages()
-        .into_iter()
-        .filter(|m| m.to == "+15551230012")
-        .collect();
-    assert_eq!(to_phone.len(), 1, "the text went out once");
-    assert_eq!(
-        lost.twilio_message_sid.as_deref(),
-        Some(to_phone[0].sid.as_str())
-    );
+    world.assert_sent_once("+15551230012", &lost);
 }

@@ -77,22 +77,7 @@ async fn a_sender_killed_mid_send_completes_the_job_once() {
         .wait_job("crash-1", "the job to be sent", |j| j.status == "sent")
         .await;
     assert_eq!(job.id, started.id);
-    let to_phone: Vec<_> = world
-        .sim
-        .messages()
-        .into_iter()
-        .filter(|m| m.to == "+15551230002")
-        .collect();
-    println!(
-        "crash test: simulator create_count = {}, messages to the phone = {}",
-        world.sim.create_count(),
-        to_phone.len()
-    );
-    assert_eq!(to_phone.len(), 1, "the text went out once");
-    assert_eq!(
-        job.twilio_message_sid.as_deref(),
-        Some(to_phone[0].sid.as_str())
-    );
+    world.assert_sent_once("+15551230002", &job);
     assert_eq!(world.events("sms.sent").await.len(), 1);
 }
 
@@ -121,17 +106,7 @@ async fn a_sender_restarted_under_its_own_name_takes_back_its_jobs_without_waiti
     let job = world
         .wait_job("restart-1", "the job to be sent", |j| j.status == "sent")
         .await;
-    let to_phone: Vec<_> = world
-        .sim
-        .messages()
-        .into_iter()
-        .filter(|m| m.to == "+15551230003")
-        .collect();
-    assert_eq!(to_phone.len(), 1, "the text went out once");
-    assert_eq!(
-        job.twilio_message_sid.as_deref(),
-        Some(to_phone[0].sid.as_str())
-    );
+    world.assert_sent_once("+15551230003", &job);
     assert_eq!(world.events("sms.sent").await.len(), 1);
     let other: (Option<String>, Option<time::OffsetDateTime>) = sqlx::query_as(
         "select lease_owner, lease_until from sms_outbound_jobs where idempotency_key = 'held-by-b'",

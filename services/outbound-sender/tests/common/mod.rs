@@ -315,6 +315,21 @@ impl World {
         self.job(key).await.unwrap()
     }
 
+    /// Asserts Twilio got exactly one text for `phone`, the one `job` recorded.
+    pub fn assert_sent_once(&self, phone: &str, job: &Job) {
+        let to_phone: Vec<_> = self
+            .sim
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == phone)
+            .collect();
+        assert_eq!(to_phone.len(), 1, "the text went out once");
+        assert_eq!(
+            job.twilio_message_sid.as_deref(),
+            Some(to_phone[0].sid.as_str())
+        );
+    }
+
     /// Envelopes of `type_name` in the outbox, oldest first.
     pub async fn events(&self, type_name: &str) -> Vec<Payload> {
         let rows: Vec<Vec<u8>> = sqlx::query_scalar(
