@@ -119,11 +119,23 @@ async fn a_message_handled_for_longer_than_the_ack_wait_is_kept_in_progress_not_
 #[tokio::test]
 async fn durables_made_with_the_old_ack_wait_take_the_new_one_on_start() {
     let h = Harness::new().await;
-    let mut before = h.spec();
-    before.ack_wait = Duration::from_secs(30);
-    bus::topology::ensure_consumers(&h.js, &before)
-        .await
-        .unwrap();
+    // As the previous release made them: a 30 s ack wait and a server-side backoff.
+    let before = h.spec();
+    let stream = h.js.get_stream(before.stream()).await.unwrap();
+    for (durable, filter, max_ack_pending) in before.durables() {
+        let config = async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some(durable),
+            filter_subject: filter,
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: before.max_deliver,
+            max_ack_pending,
+            backoff: vec![Duration::from_secs(30); 2],
+            ..Default::default()
+        };
+        let mut old = stream.create_consumer(config).await.unwrap();
+        assert_eq!(old.info().await.unwrap().config.backoff.len(), 2);
+    }
     let after = h.spec();
     let consumers = bus::topology::ensure_consumers(&h.js, &after)
         .await
